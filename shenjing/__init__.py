@@ -1,0 +1,36 @@
+"""shenjing (神经): a deep-learning framework on NumPy (CuPy on NVIDIA GPUs).
+
+Every formula of the notes in runnable, inspectable code: tensors with
+broadcasting and N-d dot, back-propagation, layers, losses, optimisers,
+schedules, metrics and the training practice around them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import _backend
+from ._backend import (
+    bool_, cuda_available, float16, float32, float64, get_default_dtype, int32, int64, manual_seed,
+    set_default_dtype,
+)
+from .creation import *  # noqa: F403
+from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
+from .functional.elementwise import abs, clip, clamp, cos, exp, log, log1p, maximum, minimum, relu, sigmoid
+from .functional.elementwise import sin, sqrt, tanh, where
+from .functional.linalg import dot, einsum, matmul, tensordot
+from .functional.reduction import argmax, argmin, logsumexp, mean, prod, std, sum, var
+from .functional.shape import cat, chunk, concatenate, flatten, permute, reshape, split, squeeze, stack
+from .functional.shape import transpose, unsqueeze
+from . import nn, optim, metrics, data  # noqa: E402
+
+__version__ = "0.1.0"
+
+_LAZY = ("train", "ensemble", "viz", "io", "classic", "sklearn", "cli")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'shenjing' has no attribute '{name}'")

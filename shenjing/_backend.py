@@ -1,0 +1,178 @@
+"""The one place that knows about array modules (NumPy or CuPy), dtypes, devices and seeds.
+
+Everything else asks this module for an array module (``xp``) instead of
+importing CuPy itself, so the same code runs on the CPU and on an NVIDIA GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+float16 = np.dtype("float16")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+bool_ = np.dtype("bool")
+
+_default_dtype = float32
+_cupy = None
+_cupy_checked = False
+
+
+def cupy():
+    """The ``cupy`` module, or None when it is not importable or no GPU is present."""
+    global _cupy, _cupy_checked
+    if not _cupy_checked:
+        _cupy_checked = True
+        try:
+            import cupy as cp
+
+            if cp.cuda.runtime.getDeviceCount() > 0:
+                _cupy = cp
+        except Exception:  # noqa: BLE001 - any failure means "no usable GPU"
+            _cupy = None
+    return _cupy
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    return cupy() is not None
+
+
+def parse_device(device) -> str:
+    """Normalise a device spec to ``'cpu'`` or ``'cuda'``; raise TypeError otherwise."""
+    if device is None:
+        return "cpu"
+    name = str(device).split(":")[0]
+    if name not in ("cpu", "cuda"):
+        raise TypeError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if name == "cuda" and cupy() is None:
+        raise TypeError("device 'cuda' requested but CuPy with a GPU is not available")
+    return name
+
+
+def xp_of(array):
+    """The array module (numpy or cupy) that owns ``array``."""
+    if type(array) is np.ndarray or _cupy is None:
+        return np
+    return _cupy.get_array_module(array)
+
+
+def xp_for(device: str):
+    """The array module for a device name."""
+    return cupy() if parse_device(device) == "cuda" else np
+
+
+def device_of(array) -> str:
+    return "cpu" if xp_of(array) is np else "cuda"
+
+
+def to_device(array, device: str):
+    """Move ``array`` to ``device`` (a no-op when it is already there)."""
+    device = parse_device(device)
+    if device_of(array) == device:
+        return array
+    if device == "cuda":
+        return _cupy.asarray(array)
+    return _cupy.asnumpy(array)
+
+
+def to_numpy(array) -> np.ndarray:
+    return array if type(array) is np.ndarray else to_device(array, "cpu")
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype given to Python floats and random draws (float32 or float64)."""
+    global _default_dtype
+    dtype = as_dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"default dtype must be a floating type, got {dtype}")
+    _default_dtype = dtype
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Turn a dtype spec (np.float32, 'float64', shenjing.float32, ...) into a NumPy dtype."""
+    if dtype is None:
+        return _default_dtype
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be a NumPy-style dtype, got {dtype!r}") from None
+    if dtype.kind not in "fiub":
+        raise TypeError(f"unsupported dtype {dtype}; expected a float, int or bool type")
+    return dtype
+
+
+def asarray(data, dtype=None, device=None):
+    """Build an array from ``data`` with shenjing's dtype rules.
+
+    Python floats (and lists of them) become the default dtype (float32); arrays
+    keep their dtype unless ``dtype`` is given.
+    """
+    xp = np if device is None else xp_for(device)
+    if dtype is not None:
+        dtype = as_dtype(dtype)
+    if isinstance(data, (np.ndarray, np.generic)) or (_cupy is not None and isinstance(data, _cupy.ndarray)):
+        arr = data if device is None else to_device(data, device)
+        return arr if dtype is None or arr.dtype == dtype else arr.astype(dtype)
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError) as err:
+        raise TypeError(f"cannot build a tensor from {type(data).__name__}: {err}") from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"cannot build a tensor from data of dtype {arr.dtype}; expected numbers")
+    if dtype is None and arr.dtype.kind == "f":
+        dtype = _default_dtype
+    if dtype is not None and arr.dtype != dtype:
+        arr = arr.astype(dtype)
+    return arr if xp is np else xp.asarray(arr)
+
+
+_rng = np.random.default_rng()
+_cuda_rng = None
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every random draw shenjing makes (CPU generator, and the GPU one if present)."""
+    global _rng, _cuda_rng
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    _rng = np.random.default_rng(int(seed))
+    _cuda_rng = None
+    if cupy() is not None:
+        _cuda_rng = _cupy.random.default_rng(int(seed))
+
+
+def rng(device: str = "cpu"):
+    """The global random generator for ``device`` (a ``numpy.random.Generator`` on the CPU)."""
+    global _cuda_rng
+    if device == "cuda":
+        if _cuda_rng is None:
+            _cuda_rng = cupy().random.default_rng(int(_rng.integers(2**63)))
+        return _cuda_rng
+    return _rng
+
+
+def get_rng_state() -> dict:
+    """The CPU generator's state (a plain dict, so checkpoints need no pickle)."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    _rng.bit_generator.state = state
+
+
+def scatter_add(target, index, values) -> None:
+    """``target[index] += values`` with repeated indices accumulated (np.add.at)."""
+    xp = xp_of(target)
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)

@@ -1,0 +1,1 @@
+"""shenjing.classic (see DESIGN.md)."""

@@ -1,0 +1,119 @@
+"""Tensor creation functions (``zeros``, ``randn``, ``arange``, ...)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend as B
+from .functional._util import shape_arg
+from .tensor import Tensor
+
+__all__ = [
+    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
+    "full_like", "eye", "arange", "linspace", "rand", "randn", "randint", "randperm",
+]
+
+
+def _make(array, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(array)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor from ``data`` (a list, a NumPy array, a scalar or a Tensor)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` itself when it already is a Tensor of that dtype/device, else a new tensor."""
+    if isinstance(data, Tensor) and dtype is None and device is None:
+        return data
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def _filled(fill, shape, dtype, device, requires_grad) -> Tensor:
+    xp = B.xp_for(device)
+    return _make(xp.full(shape_arg(shape), fill, dtype=B.as_dtype(dtype)), requires_grad)
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(0, shape, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(1, shape, dtype, device, requires_grad)
+
+
+def empty(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _make(B.xp_for(device).empty(shape_arg(shape), dtype=B.as_dtype(dtype)), requires_grad)
+
+
+def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
+
+
+def _like(fill, other: Tensor, dtype, requires_grad) -> Tensor:
+    return _filled(fill, other.shape, dtype or other.dtype, other.device, requires_grad)
+
+
+def zeros_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(0, other, dtype, requires_grad)
+
+
+def ones_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(1, other, dtype, requires_grad)
+
+
+def full_like(other: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(fill_value, other, dtype, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _make(B.xp_for(device).eye(n, m, dtype=B.as_dtype(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Like ``torch.arange``: int64 for integer arguments, the default float dtype otherwise."""
+    if end is None:
+        start, end = 0, start
+    is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    dtype = B.as_dtype(dtype) if dtype is not None else (B.int64 if is_int else B.get_default_dtype())
+    return _make(B.xp_for(device).arange(start, end, step).astype(dtype), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _make(B.xp_for(device).linspace(start, end, steps).astype(B.as_dtype(dtype)), requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform draws on [0, 1) from the seeded global generator (``shenjing.manual_seed``)."""
+    device = B.parse_device(device)
+    arr = B.rng(device).random(shape_arg(shape)).astype(B.as_dtype(dtype))
+    return _make(arr, requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws from the seeded global generator."""
+    device = B.parse_device(device)
+    arr = B.rng(device).standard_normal(shape_arg(shape)).astype(B.as_dtype(dtype))
+    return _make(arr, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size=(), dtype=None, device=None) -> Tensor:
+    """Integers in [low, high) (int64 by default)."""
+    if high is None:
+        low, high = 0, low
+    device = B.parse_device(device)
+    arr = B.rng(device).integers(low, high, size=shape_arg((size,)) if size != () else ())
+    return Tensor._wrap(arr.astype(B.as_dtype(dtype) if dtype is not None else B.int64))
+
+
+def randperm(n: int, device=None) -> Tensor:
+    return Tensor._wrap(B.rng(B.parse_device(device)).permutation(n).astype(B.int64))

@@ -1,0 +1,1 @@
+"""shenjing.data (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""shenjing.ensemble (see DESIGN.md)."""

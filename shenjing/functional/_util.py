@@ -1,0 +1,59 @@
+"""Helpers shared by the functional ops (not public)."""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, back to ``shape``.
+
+    The backward of every broadcasting op (seed 000 §1.2.2): an input that was
+    repeated along an axis receives the sum of the gradients of its copies.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def resolve_dim(dim, axis, name: str = "dim"):
+    """Accept PyTorch's ``dim=`` and NumPy's ``axis=`` spellings (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"pass either dim or axis, not both (got dim={dim!r}, axis={axis!r})")
+        return axis
+    return dim
+
+
+def resolve_keepdim(keepdim, keepdims) -> bool:
+    return bool(keepdims) if keepdims is not None else bool(keepdim)
+
+
+def normalize_axes(axis, ndim: int):
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints, or None."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, int) or not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"dim {a!r} is out of range for a tensor with {ndim} dimensions")
+        out.append(a % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def as_tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def shape_arg(shape) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` both mean the shape ``(2, 3)``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)

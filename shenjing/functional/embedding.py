@@ -1,0 +1,3 @@
+"""embedding ops (see DESIGN.md §3)."""
+
+__all__: list[str] = []

@@ -1,0 +1,239 @@
+"""Products: ``matmul`` (batched, broadcasting), ``dot`` (NumPy's N-d dot) and ``einsum``.
+
+Matrix-calculus rules of seed 003 §4.3.1: for Y = A B, dL/dA = dL/dY Bᵀ and
+dL/dB = Aᵀ dL/dY; every product here is a tensor contraction whose backward is
+another contraction of the output gradient with the other operand.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor, unbroadcast
+
+__all__ = ["matmul", "dot", "tensordot", "einsum", "linear"]
+
+
+class MatMul(Function):
+    """A @ B with NumPy/PyTorch batch broadcasting; 1-d operands are promoted and squeezed."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            grad = np.expand_dims(grad, -1)
+        ga = unbroadcast(grad @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if need_a else None
+        gb = unbroadcast(a2.swapaxes(-1, -2) @ grad, b2.shape).reshape(b.shape) if need_b else None
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x Wᵀ + b for x of shape (*, in), W (out, in), b (out,): one GEMM forward, two backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.x, ctx.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.x, ctx.weight
+        need_x, need_w, need_b = ctx.needs_input_grad
+        gx = grad @ weight if need_x else None
+        g2 = grad.reshape(-1, grad.shape[-1])
+        gw = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        gb = g2.sum(axis=0) if need_b else None
+        return gx, gw, gb
+
+
+class TensorDot(Function):
+    """Contraction of ``a`` axes with ``b`` axes; the output is a's free axes then b's."""
+
+    @staticmethod
+    def forward(ctx, a, b, axes_a, axes_b):
+        ctx.a, ctx.b, ctx.axes = a, b, (axes_a, axes_b)
+        return np.tensordot(a, b, axes=(axes_a, axes_b))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        axes_a, axes_b = ctx.axes
+        free_a = [i for i in range(a.ndim) if i not in axes_a]
+        free_b = [i for i in range(b.ndim) if i not in axes_b]
+        grad_free_a = list(range(len(free_a)))
+        grad_free_b = list(range(len(free_a), grad.ndim))
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = np.tensordot(grad, b, axes=(grad_free_b, free_b))
+            paired = [axes_a[axes_b.index(j)] for j in sorted(axes_b)]
+            ga = ga.transpose(np.argsort(free_a + paired))
+        if ctx.needs_input_grad[1]:
+            gb = np.tensordot(a, grad, axes=(free_a, grad_free_a))
+            paired = [axes_b[axes_a.index(i)] for i in sorted(axes_a)]
+            gb = gb.transpose(np.argsort(paired + free_b))
+        return ga, gb, None, None
+
+
+class Einsum(Function):
+    """``einsum`` over explicit subscripts; the gradient of operand i is the einsum of
+    the output gradient with every other operand, written to operand i's subscripts."""
+
+    @staticmethod
+    def forward(ctx, *arrays, inputs, output):
+        ctx.arrays, ctx.inputs, ctx.output = arrays, inputs, output
+        return np.einsum(",".join(inputs) + "->" + output, *arrays)
+
+    @staticmethod
+    def backward(ctx, grad):
+        arrays, inputs, output = ctx.arrays, ctx.inputs, ctx.output
+        grads = []
+        for i, (arr, subs) in enumerate(zip(arrays, inputs)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(inputs) if j != i]
+            available = set(output).union(*others)
+            target = "".join(dict.fromkeys(c for c in subs if c in available))
+            spec = ",".join([output] + others) + "->" + target
+            g = np.einsum(spec, grad, *[a for j, a in enumerate(arrays) if j != i])
+            grads.append(_expand_to(g, target, subs, arr.shape))
+        return tuple(grads)
+
+
+def _expand_to(g, target: str, subs: str, shape: tuple):
+    """Turn a gradient over the unique, available letters ``target`` into one for ``subs``:
+    letters summed only inside this operand are broadcast back; repeated letters
+    (diagonals such as 'ii') put the gradient on the diagonal."""
+    unique = "".join(dict.fromkeys(subs))
+    sizes = dict(zip(subs, shape))
+    g = np.einsum(f"{target}->{''.join(c for c in unique if c in target)}", g)
+    for pos, c in enumerate(unique):
+        if c not in target:
+            g = np.expand_dims(g, pos)
+    g = np.broadcast_to(g, tuple(sizes[c] for c in unique))
+    if unique == subs:
+        return g
+    out = B.xp_of(g).zeros(shape, dtype=g.dtype)
+    np.einsum(f"{subs}->{unique}", out)[...] = g
+    return out
+
+
+def _parse_einsum(spec: str, shapes: list) -> tuple:
+    """Explicit subscripts for every operand and the output, with '...' expanded."""
+    spec = spec.replace(" ", "")
+    lhs, _, rhs = spec.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(f"einsum: '{spec}' names {len(inputs)} operands but {len(shapes)} were given")
+    spare = [c for c in string.ascii_letters if c not in spec]
+    ell_ndim = max((len(s) - len(sub.replace("...", "")) for sub, s in zip(inputs, shapes) if "..." in sub),
+                   default=0)
+    ell = "".join(spare[:ell_ndim])
+    expanded = []
+    for sub, shape in zip(inputs, shapes):
+        if "..." in sub:
+            n = len(shape) - len(sub.replace("...", ""))
+            sub = sub.replace("...", ell[ell_ndim - n :] if n else "")
+        if len(sub) != len(shape):
+            raise ValueError(f"einsum: subscripts '{sub}' do not match an operand of shape {tuple(shape)}")
+        expanded.append(sub)
+    if "->" in spec:
+        output = rhs.replace("...", ell)
+    else:
+        counts = {}
+        for c in "".join(expanded):
+            counts[c] = counts.get(c, 0) + 1
+        output = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return expanded, output
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with batch broadcasting (``a @ b``)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({ka} != {kb})")
+    return MatMul.apply(a, b)
+
+
+def tensordot(a, b, dims=2) -> Tensor:
+    """Sum of products over ``dims`` (an int: the last n axes of a with the first n of b,
+    or a pair of axis lists), as ``np.tensordot``."""
+    a, b = as_tensor(a), as_tensor(b)
+    if isinstance(dims, int):
+        axes_a, axes_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        axes_a = [d % a.ndim for d in np.atleast_1d(dims[0])]
+        axes_b = [d % b.ndim for d in np.atleast_1d(dims[1])]
+    if [a.shape[i] for i in axes_a] != [b.shape[i] for i in axes_b]:
+        raise ValueError(f"tensordot: shapes {a.shape} and {b.shape} do not match over the contracted axes")
+    return TensorDot.apply(a, b, tuple(axes_a), tuple(axes_b))
+
+
+def dot(a, b) -> Tensor:
+    """``np.dot`` semantics (seed 000 §1.2.3): for N-d ``a`` and M-d ``b`` (M >= 2), the sum
+    over the last axis of ``a`` and the second-to-last of ``b``::
+
+        dot(a, b)[i, j, k, m] = sum(a[i, j, :] * b[k, :, m])
+
+    so (2, 4, 6) · (6, 2) -> (2, 4, 2). 1-d ``b`` contracts with a's last axis; 0-d is a product.
+    """
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim == 0 or b.ndim == 0:
+        from .elementwise import mul
+
+        return mul(a, b)
+    axis_b = 0 if b.ndim == 1 else b.ndim - 2
+    if a.shape[-1] != b.shape[axis_b]:
+        raise ValueError(f"dot: shapes {a.shape} and {b.shape} are not aligned ({a.shape[-1]} != {b.shape[axis_b]})")
+    return TensorDot.apply(a, b, (a.ndim - 1,), (axis_b,))
+
+
+def einsum(subscripts: str, *operands) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...' and diagonals."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = operands[0]
+    operands = [as_tensor(o) for o in operands]
+    inputs, output = _parse_einsum(subscripts, [o.shape for o in operands])
+    sizes = {}
+    for sub, o in zip(inputs, operands):
+        for c, n in zip(sub, o.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: index '{c}' has sizes {sizes[c]} and {n} in '{subscripts}' "
+                                 f"(shapes {[o.shape for o in operands]})")
+    return Einsum.apply(*operands, inputs=tuple(inputs), output=output)
+
+
+def linear(input, weight, bias=None) -> Tensor:
+    """Affine map y = x Wᵀ + b (the fully-connected layer, seed 000 §2.3).
+
+    Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,).
+    """
+    input, weight = as_tensor(input), as_tensor(weight)
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input shape {input.shape} does not match weight shape {weight.shape} "
+                         "(expected input (*, in_features) and weight (out_features, in_features))")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match weight shape {weight.shape}")
+    return Linear.apply(input, weight, bias)

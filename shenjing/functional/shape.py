@@ -1,0 +1,355 @@
+"""Shape ops: reshape, transpose/permute, squeeze/unsqueeze, expand, flatten,
+concatenate/stack/split, pad, repeat and indexing.
+
+Their backward moves the gradient back to where each element came from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
+
+__all__ = [
+    "reshape", "view", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand",
+    "broadcast_to", "flatten", "concatenate", "cat", "stack", "split", "chunk", "pad", "repeat",
+    "getitem", "clone",
+]
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape), None
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return x.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(np.argsort(ctx.axes)), None
+
+
+class BroadcastTo(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape), None
+
+
+class Concatenate(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, *arrays, axis):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.axis, 0))
+
+
+class Pad(Function):
+    @staticmethod
+    def forward(ctx, x, widths, mode, value):
+        ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
+        if mode == "constant":
+            return np.pad(x, widths, mode="constant", constant_values=value)
+        ctx.sources = [_pad_sources(n, w, mode) for n, w in zip(x.shape, widths)]
+        out = x
+        for axis, src in enumerate(ctx.sources):
+            if src is not None:
+                out = out.take(src, axis=axis)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.mode == "constant":
+            index = tuple(slice(lo, lo + n) for (lo, _), n in zip(ctx.widths, ctx.shape))
+            return grad[index], None, None, None
+        for axis in reversed(range(grad.ndim)):
+            src = ctx.sources[axis]
+            if src is not None:
+                moved = np.moveaxis(grad, axis, 0)
+                out = B.xp_of(grad).zeros((ctx.shape[axis],) + moved.shape[1:], dtype=grad.dtype)
+                B.scatter_add(out, src, moved)
+                grad = np.moveaxis(out, 0, axis)
+        return grad, None, None, None
+
+
+def _pad_sources(n: int, widths, mode: str):
+    """For each padded position along an axis of length n, the source index it copies."""
+    if widths == (0, 0):
+        return None
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+    return np.pad(np.arange(n), widths, mode=np_mode)
+
+
+class Repeat(Function):
+    @staticmethod
+    def forward(ctx, x, reps):
+        ctx.shape, ctx.reps = x.shape, reps
+        return np.tile(x, reps)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
+        split = [d for pair in zip(ctx.reps, shape) for d in pair]
+        summed = grad.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return summed.reshape(ctx.shape), None
+
+
+def _is_basic(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
+
+
+class GetItem(Function):
+    """``x[index]``; basic indices give views, integer and boolean arrays gather.
+
+    The backward scatters the gradient back; repeated integer indices accumulate.
+    """
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
+        if _is_basic(ctx.index):
+            out[ctx.index] = grad
+        else:
+            B.scatter_add(out, ctx.index, grad)
+        return out, None
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """Same elements, new shape (one dimension may be -1)."""
+    shape = shape_arg(shape)
+    known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+    free = shape.count(-1)
+    fits = known == x.numel() if free == 0 else free == 1 and known > 0 and x.numel() % known == 0
+    if not fits:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} into shape {shape}")
+    return Reshape.apply(x, shape)
+
+
+view = reshape
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder the dimensions: output dim i is input dim ``dims[i]``."""
+    dims = shape_arg(dims)
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of shape {x.shape}")
+    return Permute.apply(x, tuple(d % x.ndim for d in dims))
+
+
+def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
+    """Swap two dimensions (PyTorch's ``transpose(dim0, dim1)``)."""
+    if x.ndim < 2:
+        return x
+    axes = list(range(x.ndim))
+    d0, d1 = normalize_axes(dim0, x.ndim)[0], normalize_axes(dim1, x.ndim)[0]
+    axes[d0], axes[d1] = axes[d1], axes[d0]
+    return Permute.apply(x, tuple(axes))
+
+
+swapaxes = transpose
+
+
+def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    """Drop size-1 dimensions (all of them, or only ``dim``)."""
+    dim = resolve_dim(dim, axis)
+    axes = normalize_axes(dim, x.ndim)
+    if axes is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+    return Reshape.apply(x, shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """Insert a size-1 dimension at ``dim``."""
+    if not -x.ndim - 1 <= dim <= x.ndim:
+        raise ValueError(f"unsqueeze: dim {dim} out of range for shape {x.shape}")
+    dim = dim % (x.ndim + 1)
+    return Reshape.apply(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
+def broadcast_to(x: Tensor, *shape) -> Tensor:
+    """Repeat along size-1 (or new leading) dimensions; the backward sums the copies."""
+    shape = shape_arg(shape)
+    try:
+        target = np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        target = None
+    if target != shape:
+        raise ValueError(f"expand: cannot broadcast shape {x.shape} to shape {shape}")
+    return BroadcastTo.apply(x, shape)
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """PyTorch's ``expand``: like :func:`broadcast_to`, with -1 meaning "keep this size"."""
+    sizes = shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dimensions ``start_dim..end_dim`` into one."""
+    if x.ndim == 0:
+        return Reshape.apply(x, (1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    merged = int(np.prod(x.shape[start : end + 1], dtype=np.int64))
+    return Reshape.apply(x, x.shape[:start] + (merged,) + x.shape[end + 1 :])
+
+
+def _tensors_arg(tensors, name: str) -> list:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{name}: expected a non-empty sequence of tensors")
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        raise TypeError(f"{name}: tensors are on different devices {sorted(devices)}")
+    return tensors
+
+
+def concatenate(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    """Join tensors along an existing dimension; all other dimensions must match."""
+    tensors = _tensors_arg(tensors, "concatenate")
+    dim = resolve_dim(dim, axis)
+    ref = tensors[0].shape
+    (axis,) = normalize_axes(dim, len(ref))
+    for t in tensors[1:]:
+        if t.ndim != len(ref) or any(a != b for i, (a, b) in enumerate(zip(ref, t.shape)) if i != axis):
+            raise ValueError(f"concatenate: shapes {ref} and {t.shape} differ outside dim {dim}")
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+cat = concatenate
+
+
+def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
+    """Join same-shaped tensors along a new dimension."""
+    tensors = _tensors_arg(tensors, "stack")
+    dim = resolve_dim(dim, axis)
+    for t in tensors[1:]:
+        if t.shape != tensors[0].shape:
+            raise ValueError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
+    ndim = tensors[0].ndim + 1
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"stack: dim {dim} out of range for {ndim} output dimensions")
+    return Stack.apply(*tensors, axis=dim % ndim)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """PyTorch's ``split``: pieces of ``split_size`` (the last may be smaller), or of the listed sizes."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} do not add up to {n} (dim {dim} of shape {x.shape})")
+    pieces, start = [], 0
+    for size in sizes:
+        index = (slice(None),) * axis + (slice(start, start + size),)
+        pieces.append(GetItem.apply(x, index))
+        start += size
+    return tuple(pieces)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` nearly equal pieces (PyTorch's ``chunk``)."""
+    n = x.shape[normalize_axes(dim, x.ndim)[0]]
+    return split(x, -(-n // chunks), dim)
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) pairs starting from the last dimension.
+
+    ``mode`` is 'constant' (fill with ``value``), 'reflect', 'replicate' or 'circular'.
+    """
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected pairs for at most {x.ndim} dims, got {pad}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if any(p < 0 for p in pad):
+        raise ValueError(f"pad: negative padding is not supported, got {pad}")
+    pairs = [(pad[i], pad[i + 1]) for i in range(0, len(pad), 2)]
+    widths = tuple([(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1])
+    return Pad.apply(x, widths, mode, value)
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """PyTorch's ``repeat`` (NumPy's ``tile``): repeat the whole tensor ``sizes[i]`` times along dim i."""
+    sizes = shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: need at least {x.ndim} sizes for shape {x.shape}, got {sizes}")
+    return Repeat.apply(x, sizes)
+
+
+def _index_arg(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(_index_arg(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]`` with NumPy semantics (basic, integer-array and boolean indexing)."""
+    return GetItem.apply(x, _index_arg(index))
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy that stays in the graph (the gradient passes through unchanged)."""
+    return Clone.apply(x)

@@ -1,0 +1,1 @@
+"""shenjing.io (see DESIGN.md)."""

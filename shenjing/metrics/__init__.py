@@ -1,0 +1,1 @@
+"""shenjing.metrics (see DESIGN.md)."""

@@ -1,0 +1,3 @@
+"""conv layers (see DESIGN.md §3)."""
+
+__all__: list[str] = []

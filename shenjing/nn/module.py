@@ -1,0 +1,326 @@
+"""Module and Parameter: the containers every layer is built from (PyTorch's semantics)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+
+from .. import _backend as B
+from ..tensor import Tensor, no_grad
+
+__all__ = ["Parameter", "Module"]
+
+
+class Parameter(Tensor):
+    """A Tensor a Module registers as a learnable weight (``requires_grad=True`` by default)."""
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        if data is None:
+            data = np.empty((0,), dtype=B.get_default_dtype())
+        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models.
+
+    Assigning a Parameter, a Module or (via ``register_buffer``) a Tensor as an
+    attribute registers it; ``parameters()``, ``state_dict()``, ``to()`` and
+    ``train()``/``eval()`` then walk the tree.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ----- registration -------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        elif name in self._buffers_names():
+            self._buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+            return
+        self.__dict__.pop(name, None)
+
+    def _buffers_names(self):
+        return self.__dict__.get("_buffer_names", ())
+
+    def __getattr__(self, name: str):
+        for store in ("_parameters", "_buffers", "_modules"):
+            d = self.__dict__.get(store)
+            if d is not None and name in d:
+                return d[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        if param is None:
+            self._parameters[name] = None
+            self.__dict__.pop(name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor that is state but not a parameter (e.g. BatchNorm's running mean)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}")
+        names = self.__dict__.setdefault("_buffer_names", set())
+        names.add(name)
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        self._modules[name] = module
+
+    # ----- traversal ------------------------------------------------------------
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
+            stack.extend(reversed(children))
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, attr: str, recurse: bool):
+        seen = set()
+        modules = self.named_modules() if recurse else [("", self)]
+        for prefix, module in modules:
+            for name, value in getattr(module, attr).items():
+                if value is None or id(value) in seen:
+                    continue
+                seen.add(id(value))
+                yield (f"{prefix}.{name}" if prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        for name, p in self._named_members("_parameters", recurse):
+            yield (f"{prefix}.{name}" if prefix else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        for name, b in self._named_members("_buffers", recurse):
+            yield (f"{prefix}.{name}" if prefix else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ----- modes and helpers ------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.data[...] = 0
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every submodule (children first) and on self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args, dtype=None, device=None) -> Module:
+        """Move/cast every parameter and floating buffer in place (``model.to('cuda')``, ``.to(float64)``)."""
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            else:
+                dtype = arg
+        dtype = None if dtype is None else B.as_dtype(dtype)
+        device = None if device is None else B.parse_device(device)
+
+        def convert(t: Tensor) -> None:
+            data = t.data
+            if device is not None:
+                data = B.to_device(data, device)
+            if dtype is not None and data.dtype.kind == "f":
+                data = data.astype(dtype)
+            t.data = data
+            if t.grad is not None:
+                t.grad = None
+
+        for t in list(self.parameters()) + list(self.buffers()):
+            convert(t)
+        return self
+
+    def double(self) -> Module:
+        return self.to(B.float64)
+
+    def float(self) -> Module:
+        return self.to(B.float32)
+
+    # ----- forward and hooks --------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def __call__(self, *args, **kwargs):
+        out = self.forward(*args, **kwargs)
+        if self._backward_hooks:
+            out = _attach_backward_hooks(self, out)
+        for hook in self._forward_hooks.values():
+            result = hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_hook(self, hook) -> _RemovableHandle:
+        """``hook(module, inputs, output)`` runs after forward; a non-None return replaces the output."""
+        return _RemovableHandle(self._forward_hooks, hook)
+
+    def register_full_backward_hook(self, hook) -> _RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradient of the output is computed.
+
+        ``grad_input`` is given as None: shenjing records the module's output gradient
+        only. A non-None return replaces ``grad_output`` flowing back into the module.
+        """
+        return _RemovableHandle(self._backward_hooks, hook)
+
+    # ----- state -------------------------------------------------------------
+    def state_dict(self) -> OrderedDict:
+        """Parameters and persistent buffers by dotted name (the Tensors themselves, not copies)."""
+        state = OrderedDict()
+        for prefix, module in self.named_modules():
+            skip = module.__dict__.get("_non_persistent", set())
+            for store in (module._parameters, module._buffers):
+                for name, t in store.items():
+                    if t is not None and name not in skip:
+                        state[f"{prefix}.{name}" if prefix else name] = t
+        return state
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays (or Tensors) into this module's parameters and buffers.
+
+        With ``strict=True`` a missing or unexpected key raises ``KeyError`` listing them; a
+        shape mismatch raises ``ValueError`` naming the key. Nothing is written unless every
+        entry checks out. Returns ``(missing_keys, unexpected_keys)``.
+        """
+        own = self.state_dict()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        staged = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = value.data if isinstance(value, Tensor) else value
+            if not hasattr(value, "shape"):
+                value = np.asarray(value)
+            if tuple(value.shape) != target.shape:
+                raise ValueError(
+                    f"load_state_dict: '{key}' has shape {tuple(value.shape)} but the model expects {target.shape}"
+                )
+            staged.append((target, value))
+        with no_grad():
+            for target, value in staged:
+                target.data = B.to_device(B.asarray(value).astype(target.dtype, copy=True), target.device)
+        return missing, unexpected
+
+    # ----- printing ------------------------------------------------------------
+    def extra_repr(self) -> str:
+        return ""
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        count = self.num_parameters()
+        suffix = f"  # {count:,} parameters" if count and lines else ""
+        if not lines:
+            return head + ")"
+        return head + suffix + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+class _RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, store: OrderedDict, hook):
+        self.store, self.id = store, _RemovableHandle._next_id
+        _RemovableHandle._next_id += 1
+        store[self.id] = hook
+
+    def remove(self) -> None:
+        self.store.pop(self.id, None)
+
+
+def _attach_backward_hooks(module: Module, out):
+    from ..autograd import Function
+
+    class BackwardHook(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, grad):
+            for hook in module._backward_hooks.values():
+                result = hook(module, (None,), (Tensor._wrap(grad),))
+                if result is not None:
+                    grad = result[0].data if isinstance(result[0], Tensor) else result[0]
+            return grad
+
+    if isinstance(out, Tensor) and out.requires_grad:
+        return BackwardHook.apply(out)
+    return out

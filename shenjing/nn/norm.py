@@ -1,0 +1,3 @@
+"""norm layers (see DESIGN.md §3)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Regularisation and gradient utilities (see DESIGN.md §3)."""
+
+__all__: list[str] = []

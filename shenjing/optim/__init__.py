@@ -1,0 +1,1 @@
+"""shenjing.optim (see DESIGN.md)."""

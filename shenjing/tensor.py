@@ -1,0 +1,445 @@
+"""Tensor and the reverse-mode autograd engine.
+
+A Tensor holds an array (``.data``) and, when it was produced by a differentiable
+op while gradients are enabled, the node that produced it (``.grad_fn``). A node is
+an ``autograd.Function`` instance: it knows its input tensors (``parents``) and how
+to turn the gradient of its output into gradients of its inputs (``backward``).
+
+``backward()`` is the chain rule of seed 000 §2 / 004 §2.1.3-2.1.4 applied to that
+graph: visit nodes in reverse topological order, hand each node the sum of the
+gradients flowing into its output (the δ of the notes), accumulate into leaves.
+The engine knows no particular op; the ops live in ``shenjing.functional`` and are
+bound to Tensor's operators when the package initialises.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend as B
+
+
+class _GradMode:
+    __slots__ = ("enabled", "anomaly")
+
+    def __init__(self):
+        self.enabled = True
+        self.anomaly = False
+
+
+grad_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return grad_mode.enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that turns graph recording on or off."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = grad_mode.enabled
+
+    def __enter__(self):
+        self.prev = grad_mode.enabled
+        grad_mode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        grad_mode.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__(self.mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """``with shenjing.no_grad():`` (or ``@shenjing.no_grad()``): record no graph."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    def __init__(self):
+        super().__init__(True)
+
+
+class detect_anomaly:
+    """Check every forward output and backward gradient for NaN/Inf.
+
+    The error names the op (the ``Function`` class) that produced the bad value,
+    and whether it happened in the forward or the backward pass.
+    """
+
+    def __enter__(self):
+        self.prev = grad_mode.anomaly
+        grad_mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        grad_mode.anomaly = self.prev
+        return False
+
+
+def check_finite(array, op_name: str, phase: str) -> None:
+    xp = B.xp_of(array)
+    if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
+        raise FloatingPointError(f"{op_name} produced NaN or Inf in its {phase} pass")
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``. Python floats
+    become float32 (the default dtype); NumPy arrays keep their dtype.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retain", "__weakref__")
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = B.asarray(data, dtype, device)
+        self.grad = None
+        self.grad_fn = None
+        self._retain = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data, grad_fn=None):
+        """Fast constructor for op outputs: no conversion, no checks."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._retain = False
+        t.requires_grad = grad_fn is not None
+        return t
+
+    # ----- attributes -------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return B.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
+        if not requires_grad and self.grad_fn is not None:
+            raise ValueError("requires_grad can only be cleared on leaf tensors; use .detach()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after ``backward()``."""
+        if self.grad_fn is not None:
+            self._retain = True
+            self.grad_fn.retained_output = self
+
+    # ----- conversion -------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        return B.to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError("the truth value of a tensor with more than one element is ambiguous")
+        return bool(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors with one element can be used as an index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def clone(self) -> Tensor:
+        from .functional.shape import clone
+
+        return clone(self)
+
+    def to(self, *args, dtype=None, device=None) -> Tensor:
+        """``t.to('cuda')``, ``t.to(shenjing.float64)`` or ``t.to(device, dtype)``.
+
+        The result stays in the graph (a differentiable cast) when the tensor requires grad.
+        """
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+                device = arg
+            else:
+                dtype = arg
+        out = self
+        if dtype is not None and B.as_dtype(dtype) != self.dtype:
+            from .functional.elementwise import cast
+
+            out = cast(out, B.as_dtype(dtype))
+        if device is not None and B.parse_device(device) != self.device:
+            from .functional.elementwise import move
+
+            out = move(out, B.parse_device(device))
+        return out
+
+    def double(self) -> Tensor:
+        return self.to(B.float64)
+
+    def float(self) -> Tensor:
+        return self.to(B.float32)
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self) -> Tensor:
+        return self.to("cuda")
+
+    # ----- in-place data writes (never recorded) -------------------------------
+    def _check_inplace(self):
+        if self.requires_grad and self.grad_fn is None and grad_mode.enabled:
+            raise RuntimeError(
+                "a leaf tensor that requires grad cannot be modified in place; use `with shenjing.no_grad():`"
+            )
+
+    def zero_(self) -> Tensor:
+        self._check_inplace()
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> Tensor:
+        self._check_inplace()
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> Tensor:
+        self._check_inplace()
+        src = src.data if isinstance(src, Tensor) else src
+        if tuple(getattr(src, "shape", ())) not in ((), self.shape) and np.broadcast_shapes(
+            np.shape(src), self.shape
+        ) != self.shape:
+            raise ValueError(f"copy_: cannot copy shape {tuple(np.shape(src))} into shape {self.shape}")
+        self.data[...] = B.to_device(B.asarray(src), self.device) if hasattr(src, "shape") else src
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace()
+        if isinstance(index, Tensor):
+            index = index.data
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            self.data[index] = value
+        except (ValueError, IndexError) as err:
+            raise type(err)(f"__setitem__ on a tensor of shape {self.shape}: {err}") from None
+
+    # ----- autograd ----------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` defaults to 1 for a one-element tensor; otherwise it must be given.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        run_backward((self,), (grad,), retain_graph)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype != B.float32 and self.dtype.kind == "f" or self.dtype.kind != "f":
+            extras.append(f"dtype={self.dtype}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _topological_order(roots) -> list:
+    """Nodes reachable from ``roots`` so that each comes after every node that uses its output."""
+    order, visited = [], set()
+    for root in roots:
+        if root is None or id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(root.parents))]
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                fn = parent.grad_fn if parent is not None else None
+                if fn is not None and id(fn) not in visited:
+                    visited.add(id(fn))
+                    stack.append((fn, iter(fn.parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _initial_grad(tensor: Tensor, grad):
+    if grad is None:
+        if tensor.data.size != 1:
+            raise ValueError(
+                f"backward() on a tensor of shape {tensor.shape} needs an explicit grad of the same shape"
+            )
+        return B.xp_of(tensor.data).ones_like(tensor.data)
+    grad = grad.data if isinstance(grad, Tensor) else B.asarray(grad, tensor.dtype, tensor.device)
+    if grad.shape != tensor.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {tensor.shape}")
+    return grad.astype(tensor.dtype, copy=True)
+
+
+def run_backward(roots, grads, retain_graph=False, inputs=None):
+    """Propagate ``grads`` from ``roots`` through the graph.
+
+    Leaves get their gradients accumulated into ``.grad``. When ``inputs`` (a list
+    of tensors) is given, no ``.grad`` is touched: the gradients of exactly those
+    tensors are returned as arrays (None where no gradient reached them); this is
+    ``autograd.grad``.
+    """
+    pending = {}
+    captured = None if inputs is None else {id(t): None for t in inputs}
+    watched = {} if inputs is None else {id(t.grad_fn): id(t) for t in inputs if t.grad_fn is not None}
+    fresh = {}  # id(leaf) -> leaf whose .grad was set in this pass
+
+    def deliver(tensor, grad):
+        if captured is not None:
+            key = id(tensor)
+            if key in captured:
+                captured[key] = grad if captured[key] is None else captured[key] + grad
+        elif tensor.requires_grad:
+            _accumulate(tensor, grad, fresh)
+
+    for tensor, grad in zip(roots, grads):
+        if not tensor.requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+        grad = _initial_grad(tensor, grad)
+        node = tensor.grad_fn
+        if node is None:
+            deliver(tensor, grad)
+        else:
+            pending[node] = pending[node] + grad if node in pending else grad
+
+    anomaly = grad_mode.anomaly
+    with no_grad():
+        for node in _topological_order(list(pending)):
+            grad = pending.pop(node, None)
+            if grad is None:
+                continue
+            if id(node) in watched:
+                captured[watched[id(node)]] = grad
+            out = node.retained_output
+            if out is not None and captured is None:
+                out.grad = Tensor._wrap(grad.copy() if out.grad is None else out.grad.data + grad)
+            if node.parents is None:
+                raise RuntimeError(
+                    f"backward through {type(node).__name__} a second time: its graph was freed; "
+                    "pass retain_graph=True to the first backward()"
+                )
+            input_grads = node.backward(node, grad)
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+            for parent, g in zip(node.parents, input_grads):
+                if parent is None or g is None:
+                    continue
+                if anomaly:
+                    check_finite(g, type(node).__name__, "backward")
+                fn = parent.grad_fn
+                if fn is None:
+                    deliver(parent, g)
+                else:
+                    pending[fn] = pending[fn] + g if fn in pending else g
+            if not retain_graph:
+                node.release()
+    _own_fresh_grads(fresh)
+    if captured is not None:
+        return [captured[id(t)] for t in inputs]
+    return None
+
+
+def _accumulate(leaf: Tensor, grad, fresh: dict) -> None:
+    if grad.dtype != leaf.data.dtype:
+        grad = grad.astype(leaf.data.dtype)
+    if leaf.grad is None:
+        leaf.grad = Tensor._wrap(grad)
+        fresh[id(leaf)] = leaf
+    elif id(leaf) in fresh:
+        # this pass's arrays may still be read by nodes not yet visited: never write into them
+        leaf.grad.data = leaf.grad.data + grad
+    else:
+        leaf.grad.data += grad
+
+
+def _own_fresh_grads(fresh: dict) -> None:
+    """Give each leaf set in this pass a private, writable gradient array.
+
+    An op's backward may hand the same array to two inputs (``a + b``) or return a
+    read-only broadcast view; optimisers later update ``.grad`` in place.
+    """
+    seen = set()
+    for leaf in fresh.values():
+        data = leaf.grad.data
+        if id(data) in seen or not data.flags.owndata or not getattr(data.flags, "writeable", True):
+            leaf.grad.data = data.copy()
+        seen.add(id(leaf.grad.data))

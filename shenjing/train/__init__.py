@@ -1,0 +1,1 @@
+"""shenjing.train (see DESIGN.md)."""

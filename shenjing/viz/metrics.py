@@ -1,0 +1,3 @@
+"""metrics plots (matplotlib is imported lazily, inside each function)."""
+
+__all__: list[str] = []

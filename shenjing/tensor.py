@@ -55,7 +55,7 @@ class set_grad_enabled:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__(self.mode):
+            with set_grad_enabled(self.mode):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -321,14 +321,14 @@ def _topological_order(roots) -> list:
         if root is None or id(root) in visited:
             continue
         visited.add(id(root))
-        stack = [(root, iter(root.parents))]
+        stack = [(root, iter(root.parents or ()))]
         while stack:
             node, parents = stack[-1]
             for parent in parents:
                 fn = parent.grad_fn if parent is not None else None
                 if fn is not None and id(fn) not in visited:
                     visited.add(id(fn))
-                    stack.append((fn, iter(fn.parents)))
+                    stack.append((fn, iter(fn.parents or ())))
                     break
             else:
                 stack.pop()

@@ -119,7 +119,7 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
-        return abs(x)
+        return np.abs(x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -208,7 +208,7 @@ class Tanh(Function):
 
 def stable_sigmoid(x):
     """σ(x) = 1 / (1 + e^{-x}), computed from e^{-|x|} so it never overflows."""
-    e = np.exp(-abs(x))
+    e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 

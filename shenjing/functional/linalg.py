@@ -33,10 +33,9 @@ class MatMul(Function):
         need_a, need_b = ctx.needs_input_grad
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
-            grad = np.expand_dims(grad, -1)
+        if a.ndim == 1 or b.ndim == 1:
+            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+            grad = grad.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = unbroadcast(grad @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if need_a else None
         gb = unbroadcast(a2.swapaxes(-1, -2) @ grad, b2.shape).reshape(b.shape) if need_b else None
         return ga, gb

@@ -1,0 +1,143 @@
+"""One table of core ops, used by both the gradcheck and the PyTorch parity tests.
+
+Each case: (id, shenjing fn, torch fn, input shapes, input domain). ``domain='pos'``
+draws inputs in (0.5, 2) for ops like log and sqrt; 'distinct' avoids ties for max/min.
+"""
+
+import numpy as np
+
+import shenjing as sj
+
+IDX = np.array([0, 2, 2, 1])  # repeated indices on purpose
+MASK = np.array([True, False, True])
+
+
+def _t(np_index):
+    """The same index for torch (a torch tensor instead of a NumPy array)."""
+    import torch
+
+    if isinstance(np_index, tuple):
+        return tuple(_t(i) for i in np_index)
+    return torch.as_tensor(np.ascontiguousarray(np_index)) if isinstance(np_index, np.ndarray) else np_index
+
+
+CASES = [
+    # element-wise, with broadcasting
+    ("add_bcast_3d_2d", lambda a, b: a + b, lambda a, b: a + b, [(2, 4, 6), (4, 6)], None),
+    ("mul_bcast_col_row", lambda a, b: a * b, lambda a, b: a * b, [(3, 1), (1, 5)], None),
+    ("sub_bcast", lambda a, b: a - b, lambda a, b: a - b, [(3, 4), (4,)], None),
+    ("div_bcast", lambda a, b: a / b, lambda a, b: a / b, [(3, 4), (3, 1)], "pos"),
+    ("rsub_scalar", lambda a: 2.0 - a, lambda a: 2.0 - a, [(3, 4)], None),
+    ("rdiv_scalar", lambda a: 1.5 / a, lambda a: 1.5 / a, [(3, 4)], "pos"),
+    ("pow_scalar", lambda a: a**3, lambda a: a**3, [(3, 4)], None),
+    ("pow_tensor", lambda a, b: a**b, lambda a, b: a**b, [(3, 4), (4,)], "pos"),
+    ("rpow", lambda a: 2.0**a, lambda a: 2.0**a, [(5,)], None),
+    ("neg", lambda a: -a, lambda a: -a, [(3, 4)], None),
+    ("abs", lambda a: abs(a), lambda a: abs(a), [(3, 4)], None),
+    ("exp", sj.exp, lambda a: a.exp(), [(3, 4)], None),
+    ("log", sj.log, lambda a: a.log(), [(3, 4)], "pos"),
+    ("log1p", sj.log1p, lambda a: a.log1p(), [(3, 4)], "pos"),
+    ("sqrt", sj.sqrt, lambda a: a.sqrt(), [(3, 4)], "pos"),
+    ("sin", sj.sin, lambda a: a.sin(), [(3, 4)], None),
+    ("cos", sj.cos, lambda a: a.cos(), [(3, 4)], None),
+    ("tanh", sj.tanh, lambda a: a.tanh(), [(3, 4)], None),
+    ("sigmoid", sj.sigmoid, lambda a: a.sigmoid(), [(3, 4)], None),
+    ("relu", sj.relu, lambda a: a.relu(), [(3, 4)], None),
+    ("clip", lambda a: sj.clip(a, -0.5, 0.5), lambda a: a.clamp(-0.5, 0.5), [(4, 5)], None),
+    ("maximum", sj.maximum, lambda a, b: a.maximum(b), [(3, 4), (4,)], None),
+    ("minimum", sj.minimum, lambda a, b: a.minimum(b), [(3, 4), (3, 1)], None),
+    ("where", lambda a, b: sj.where(a > b, a, b), lambda a, b: a.where(a > b, b), [(3, 4), (4,)], None),
+    ("matmul_2d", lambda a, b: a @ b, lambda a, b: a @ b, [(3, 4), (4, 5)], None),
+    ("matmul_batch_bcast", lambda a, b: a @ b, lambda a, b: a @ b, [(2, 3, 4), (4, 5)], None),
+    ("matmul_batch_both", lambda a, b: a @ b, lambda a, b: a @ b, [(2, 1, 3, 4), (3, 4, 2)], None),
+    ("matmul_vec_mat", lambda a, b: a @ b, lambda a, b: a @ b, [(4,), (4, 5)], None),
+    ("matmul_mat_vec", lambda a, b: a @ b, lambda a, b: a @ b, [(3, 4), (4,)], None),
+    ("matmul_vec_vec", lambda a, b: a @ b, lambda a, b: a @ b, [(4,), (4,)], None),
+    ("dot_3d_2d", sj.dot, lambda a, b: (a.unsqueeze(-1) * b).sum(-2), [(2, 4, 6), (6, 2)], None),
+    ("tensordot_2", lambda a, b: sj.tensordot(a, b, 2), lambda a, b: __import__("torch").tensordot(a, b, 2),
+     [(2, 3, 4), (3, 4, 5)], None),
+    ("tensordot_axes", lambda a, b: sj.tensordot(a, b, ([2, 0], [0, 1])),
+     lambda a, b: __import__("torch").tensordot(a, b, ([2, 0], [0, 1])), [(2, 3, 4), (4, 2, 5)], None),
+    ("einsum_bmm", lambda a, b: sj.einsum("bij,bjk->bik", a, b),
+     lambda a, b: __import__("torch").einsum("bij,bjk->bik", a, b), [(2, 3, 4), (2, 4, 5)], None),
+    ("einsum_ellipsis_sum", lambda a, b: sj.einsum("...i,i->...", a, b),
+     lambda a, b: __import__("torch").einsum("...i,i->...", a, b), [(2, 3, 4), (4,)], None),
+    ("einsum_trace", lambda a: sj.einsum("ii->", a), lambda a: __import__("torch").einsum("ii->", a),
+     [(4, 4)], None),
+    ("einsum_outer_implicit", lambda a, b: sj.einsum("i,j", a, b),
+     lambda a, b: __import__("torch").einsum("i,j", a, b), [(3,), (4,)], None),
+    ("einsum_sum_only_one", lambda a, b: sj.einsum("ij,k->i", a, b),
+     lambda a, b: __import__("torch").einsum("ij,k->i", a, b), [(3, 4), (2,)], None),
+    # reductions
+    ("sum_all", lambda a: a.sum(), lambda a: a.sum(), [(3, 4)], None),
+    ("sum_axis_keepdims", lambda a: a.sum(axis=1, keepdims=True), lambda a: a.sum(1, keepdim=True),
+     [(3, 4, 2)], None),
+    ("sum_dims", lambda a: a.sum(dim=(0, 2)), lambda a: a.sum((0, 2)), [(3, 4, 2)], None),
+    ("mean_neg_dim", lambda a: a.mean(-1), lambda a: a.mean(-1), [(3, 4)], None),
+    ("mean_keepdim", lambda a: a.mean(0, keepdim=True), lambda a: a.mean(0, keepdim=True), [(3, 4)], None),
+    ("var_unbiased", lambda a: a.var(1), lambda a: a.var(1), [(3, 5)], None),
+    ("var_all_biased", lambda a: a.var(correction=0), lambda a: a.var(correction=0), [(3, 5)], None),
+    ("std", lambda a: a.std(0, keepdim=True), lambda a: a.std(0, keepdim=True), [(4, 3)], None),
+    ("prod", lambda a: a.prod(1), lambda a: a.prod(1), [(3, 4)], None),
+    ("prod_all", lambda a: a.prod(), lambda a: a.prod(), [(2, 3)], None),
+    ("logsumexp", lambda a: a.logsumexp(1), lambda a: a.logsumexp(1), [(3, 4)], None),
+    ("logsumexp_keep", lambda a: sj.logsumexp(a, dim=0, keepdim=True), lambda a: a.logsumexp(0, keepdim=True),
+     [(3, 4)], None),
+    ("max_all", lambda a: a.max(), lambda a: a.max(), [(3, 4)], "distinct"),
+    ("max_dim_values", lambda a: a.max(1).values, lambda a: a.max(1).values, [(3, 4)], "distinct"),
+    ("min_dim_keepdim", lambda a: a.min(0, keepdim=True)[0], lambda a: a.min(0, keepdim=True)[0],
+     [(3, 4)], "distinct"),
+    ("amax_axes", lambda a: a.amax((0, 1)), lambda a: a.amax((0, 1)), [(2, 3, 4)], "distinct"),
+    # shape ops
+    ("reshape", lambda a: a.reshape(4, -1), lambda a: a.reshape(4, -1), [(2, 3, 4)], None),
+    ("view_tuple", lambda a: a.view((6, 4)), lambda a: a.view((6, 4)), [(2, 3, 4)], None),
+    ("transpose", lambda a: a.transpose(0, 2), lambda a: a.transpose(0, 2), [(2, 3, 4)], None),
+    ("permute", lambda a: a.permute(1, 2, 0), lambda a: a.permute(1, 2, 0), [(2, 3, 4)], None),
+    ("T", lambda a: a.T, lambda a: a.T, [(3, 4)], None),
+    ("squeeze", lambda a: a.squeeze(1), lambda a: a.squeeze(1), [(3, 1, 4)], None),
+    ("unsqueeze", lambda a: a.unsqueeze(-1), lambda a: a.unsqueeze(-1), [(3, 4)], None),
+    ("expand", lambda a: a.expand(2, 3, 4), lambda a: a.expand(2, 3, 4), [(3, 1)], None),
+    ("flatten", lambda a: a.flatten(1), lambda a: a.flatten(1), [(2, 3, 4)], None),
+    ("cat", lambda a, b: sj.cat([a, b], 1), lambda a, b: __import__("torch").cat([a, b], 1),
+     [(2, 3), (2, 5)], None),
+    ("stack", lambda a, b: sj.stack([a, b], -1), lambda a, b: __import__("torch").stack([a, b], -1),
+     [(2, 3), (2, 3)], None),
+    ("split_sizes", lambda a: sj.split(a, [1, 3], 1)[1] * 2, lambda a: a.split([1, 3], 1)[1] * 2,
+     [(2, 4)], None),
+    ("split_int", lambda a: sj.cat(sj.split(a, 2, 0)[::-1]), lambda a: __import__("torch").cat(a.split(2, 0)[::-1]),
+     [(5, 2)], None),
+    ("chunk", lambda a: a.chunk(3, 1)[2], lambda a: a.chunk(3, 1)[2], [(2, 7)], None),
+    ("pad_constant", lambda a: sj.nn.functional.pad(a, (1, 2, 0, 1), value=0.5),
+     lambda a: __import__("torch").nn.functional.pad(a, (1, 2, 0, 1), value=0.5), [(2, 3, 4)], None),
+    ("pad_reflect", lambda a: sj.nn.functional.pad(a, (2, 1), mode="reflect"),
+     lambda a: __import__("torch").nn.functional.pad(a, (2, 1), mode="reflect"), [(2, 3, 4)], None),
+    ("pad_replicate", lambda a: sj.nn.functional.pad(a, (1, 2, 2, 1), mode="replicate"),
+     lambda a: __import__("torch").nn.functional.pad(a, (1, 2, 2, 1), mode="replicate"), [(1, 2, 3, 4)], None),
+    ("pad_circular", lambda a: sj.nn.functional.pad(a, (1, 2), mode="circular"),
+     lambda a: __import__("torch").nn.functional.pad(a, (1, 2), mode="circular"), [(1, 2, 4)], None),
+    ("repeat", lambda a: a.repeat(2, 1, 3), lambda a: a.repeat(2, 1, 3), [(2, 3)], None),
+    # indexing
+    ("index_basic", lambda a: a[1:, ::2], lambda a: a[1:, ::2], [(3, 5)], None),
+    ("index_int_neg", lambda a: a[-1, 2], lambda a: a[-1, 2], [(3, 5)], None),
+    ("index_newaxis_ellipsis", lambda a: a[None, ..., 1], lambda a: a[None, ..., 1], [(3, 4, 2)], None),
+    ("index_int_array_repeated", lambda a: a[IDX], lambda a: a[_t(IDX)], [(3, 4)], None),
+    ("index_int_array_pair", lambda a: a[IDX, IDX[::-1]], lambda a: a[_t(IDX), _t(IDX[::-1])], [(3, 4)], None),
+    ("index_bool", lambda a: a[MASK], lambda a: a[_t(MASK)], [(3, 4)], None),
+    ("index_bool_tensor_cond", lambda a: a[a > 0], lambda a: a[a > 0], [(3, 4)], None),
+    ("index_mixed", lambda a: a[1:, IDX], lambda a: a[1:, _t(IDX)], [(3, 4)], None),
+    ("clone", lambda a: a.clone() * a, lambda a: a.clone() * a, [(3,)], None),
+]
+
+
+def make_inputs(shapes, domain, dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for shape in shapes:
+        if domain == "pos":
+            arr = rng.uniform(0.5, 2.0, shape)
+        elif domain == "distinct":
+            arr = rng.permutation(int(np.prod(shape))).reshape(shape) / 3.0 + rng.uniform(0, 0.01, shape)
+        else:
+            arr = rng.standard_normal(shape)
+        arrays.append(arr.astype(dtype))
+    return arrays

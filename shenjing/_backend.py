@@ -169,10 +169,4 @@ def set_rng_state(state: dict) -> None:
 
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulated (np.add.at)."""
-    xp = xp_of(target)
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
-        import cupyx
-
-        cupyx.scatter_add(target, index, values)
+    xp_of(target).add.at(target, index, values)

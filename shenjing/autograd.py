@@ -115,9 +115,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     """
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     leaves = [
-        Tensor(B.to_numpy(x.data).astype(np.float64), requires_grad=True)
-        if isinstance(x, Tensor) and x.dtype.kind == "f"
-        else x
+        Tensor(x.data.astype(np.float64), requires_grad=True) if isinstance(x, Tensor) and x.dtype.kind == "f" else x
         for x in inputs
     ]
     targets = [i for i, x in enumerate(leaves) if isinstance(x, Tensor)]
@@ -129,12 +127,12 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
     outs = [o for o in as_tuple(fn(*leaves)) if isinstance(o, Tensor) and o.dtype.kind == "f"]
     rng = np.random.default_rng(seed)
-    weights = [rng.standard_normal(o.shape) for o in outs]
+    weights = [B.to_device(rng.standard_normal(o.shape), o.device) for o in outs]
 
     def projected(*args) -> float:
         with no_grad():
             results = [o for o in as_tuple(fn(*args)) if isinstance(o, Tensor) and o.dtype.kind == "f"]
-        return float(sum((B.to_numpy(o.data) * w).sum() for o, w in zip(results, weights)))
+        return float(sum((o.data * w).sum() for o, w in zip(results, weights)))
 
     differentiable = [(o, w) for o, w in zip(outs, weights) if o.requires_grad]
     analytic = [None] * len(leaves)
@@ -150,7 +148,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         numeric = np.zeros(x.shape)
         flat = x.data.reshape(-1)
         for j in range(flat.size):
-            orig = flat[j]
+            orig = flat[j].item()
             flat[j] = orig + eps
             plus = projected(*leaves)
             flat[j] = orig - eps

@@ -4,10 +4,21 @@ Public as ``shenjing.nn.functional`` (``F``); Tensor's operators and methods are
 bound to these functions here, when the package initialises.
 """
 
-from . import (
-    activation, attention, capsule, conv, dropout, elementwise, embedding, linalg, loss, norm, pool,
-    recurrent, reduction, shape,
-)
+from . import activation as _activation
+from . import attention as _attention
+from . import capsule as _capsule
+from . import conv as _conv
+from . import dropout as _dropout
+from . import elementwise as _elementwise
+from . import embedding as _embedding
+from . import linalg as _linalg
+from . import loss as _loss
+from . import norm as _norm
+from . import pool as _pool
+from . import recurrent as _recurrent
+from . import reduction as _reduction
+from . import shape as _shape
+from ._bind import bind_tensor_methods
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .capsule import *  # noqa: F403
@@ -22,13 +33,12 @@ from .pool import *  # noqa: F403
 from .recurrent import *  # noqa: F403
 from .reduction import *  # noqa: F403
 from .shape import *  # noqa: F403
-from ._bind import bind_tensor_methods
 
 __all__ = [
     name
-    for module in (activation, attention, capsule, conv, dropout, elementwise, embedding, linalg, loss, norm,
-                   pool, recurrent, reduction, shape)
-    for name in module.__all__
+    for family in (_activation, _attention, _capsule, _conv, _dropout, _elementwise, _embedding, _linalg, _loss,
+                   _norm, _pool, _recurrent, _reduction, _shape)
+    for name in family.__all__
 ]
 
 bind_tensor_methods()

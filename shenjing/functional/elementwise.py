@@ -100,6 +100,7 @@ class Pow(Function):
                 ga = unbroadcast(grad * local, _shape(a))
             if need_b:
                 xp = B.xp_of(out)
+                a = xp.asarray(a)
                 local = xp.where(a == 0, 0, out * xp.log(xp.where(a == 0, 1, a)))
                 gb = unbroadcast(grad * local, _shape(b))
         return ga, gb

@@ -57,7 +57,7 @@ class Concatenate(Function):
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
-        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1].tolist()
         return np.concatenate(arrays, axis=axis)
 
     @staticmethod
@@ -82,7 +82,8 @@ class Pad(Function):
         ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
         if mode == "constant":
             return np.pad(x, widths, mode="constant", constant_values=value)
-        ctx.sources = [_pad_sources(n, w, mode) for n, w in zip(x.shape, widths)]
+        xp = B.xp_of(x)
+        ctx.sources = [_pad_sources(n, w, mode, xp) for n, w in zip(x.shape, widths)]
         out = x
         for axis, src in enumerate(ctx.sources):
             if src is not None:
@@ -104,12 +105,12 @@ class Pad(Function):
         return grad, None, None, None
 
 
-def _pad_sources(n: int, widths, mode: str):
+def _pad_sources(n: int, widths, mode: str, xp):
     """For each padded position along an axis of length n, the source index it copies."""
     if widths == (0, 0):
         return None
     np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
-    return np.pad(np.arange(n), widths, mode=np_mode)
+    return xp.asarray(np.pad(np.arange(n), widths, mode=np_mode))
 
 
 class Repeat(Function):
@@ -335,19 +336,20 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return Repeat.apply(x, sizes)
 
 
-def _index_arg(index):
+def _index_arg(index, xp):
+    """Index arrays (Tensors, lists, arrays) as arrays of the indexed tensor's device."""
     if isinstance(index, Tensor):
-        return index.data
+        index = index.data
     if isinstance(index, tuple):
-        return tuple(_index_arg(i) for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
+        return tuple(_index_arg(i, xp) for i in index)
+    if isinstance(index, list) or hasattr(index, "shape"):
+        return xp.asarray(index)
     return index
 
 
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with NumPy semantics (basic, integer-array and boolean indexing)."""
-    return GetItem.apply(x, _index_arg(index))
+    return GetItem.apply(x, _index_arg(index, B.xp_of(x.data)))
 
 
 def clone(x: Tensor) -> Tensor:

@@ -9,9 +9,9 @@ from shenjing.autograd import GradcheckError, gradcheck
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_gradcheck(case):
+def test_gradcheck(case, device):
     _, fn, _, shapes, domain = case
-    inputs = [sj.tensor(a, requires_grad=True) for a in make_inputs(shapes, domain)]
+    inputs = [sj.tensor(a, requires_grad=True, device=device) for a in make_inputs(shapes, domain)]
     assert gradcheck(fn, inputs)
 
 

@@ -10,16 +10,17 @@ import shenjing as sj
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
-def test_value_and_grad_match_torch(case, dtype, torch):
+def test_value_and_grad_match_torch(case, dtype, torch, device):
     _, fn, torch_fn, shapes, domain = case
     arrays = make_inputs(shapes, domain, dtype=np.dtype(dtype), seed=1)
-    ours = [sj.tensor(a, requires_grad=True) for a in arrays]
+    ours = [sj.tensor(a, requires_grad=True, device=device) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, expected = fn(*ours), torch_fn(*theirs)
     assert out.dtype == np.dtype(dtype)
     assert_close(out, expected, dtype)
     upstream = np.random.default_rng(2).standard_normal(expected.shape).astype(dtype)
-    out.backward(sj.tensor(upstream))
+    assert out.device == device
+    out.backward(sj.tensor(upstream, device=device))
     expected.backward(torch.tensor(upstream))
     for mine, ref in zip(ours, theirs):
         assert_close(mine.grad, ref.grad, dtype)

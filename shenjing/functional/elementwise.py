@@ -327,6 +327,11 @@ class Move(Function):
 
 def _binary(op):
     def apply(a, b):
+        # NumPy scalars act like Python scalars (as in PyTorch): np.float64(2) * float32 stays float32
+        if isinstance(a, np.generic):
+            a = a.item()
+        if isinstance(b, np.generic):
+            b = b.item()
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             a = Tensor(a)
         return op.apply(a, b)

@@ -125,3 +125,10 @@ def test_split_and_stack_round_trip():
     np.testing.assert_array_equal(sj.cat(parts, dim=1).numpy(), x.numpy())
     with pytest.raises(ValueError, match="add up"):
         sj.split(x, [1, 2], dim=1)
+
+
+def test_numpy_scalars_do_not_upcast_float32():
+    x = sj.ones(3)
+    assert (np.float64(2.0) * x).dtype == sj.float32
+    assert (x + np.float64(1.5)).dtype == sj.float32
+    assert (x / np.float32(2.0)).dtype == sj.float32

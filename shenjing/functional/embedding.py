@@ -1,3 +1,47 @@
-"""embedding ops (see DESIGN.md §3)."""
+"""Embedding lookup: rows of a weight matrix selected by integer indices."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd import Function
+from ..tensor import Tensor
+
+__all__ = ["embedding"]
+
+
+class Embedding(Function):
+    """out[...] = W[idx[...]]; the backward scatter-adds the gradient rows into dW (repeats accumulate)."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, grad):
+        gw = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
+        B.scatter_add(gw, ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1]))
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return gw, None, None
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Look up rows: ``input`` integer indices of any shape (*) -> (*, embedding_dim).
+
+    ``weight`` is (num_embeddings, embedding_dim); the row ``padding_idx`` receives no gradient.
+    """
+    indices = input.data if isinstance(input, Tensor) else B.asarray(input, device=weight.device)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding: input must hold integer indices, got dtype {indices.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {weight.shape}")
+    n = weight.shape[0]
+    if indices.size and (int(indices.min()) < -n or int(indices.max()) >= n):
+        raise ValueError(f"embedding: indices must lie in [0, {n}), got range "
+                         f"[{int(indices.min())}, {int(indices.max())}]")
+    if padding_idx is not None:
+        padding_idx = int(np.int64(padding_idx)) % n
+    return Embedding.apply(weight, indices, padding_idx)

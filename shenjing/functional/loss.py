@@ -1,3 +1,500 @@
-"""loss ops (see DESIGN.md §3)."""
+"""Loss functions (seed 003 §4.2, seed 004 §4) with PyTorch's ``reduction`` and ``weight`` semantics.
 
-__all__: list[str] = []
+``reduction='none'`` returns the per-element (or per-sample) losses, ``'sum'`` their sum and
+``'mean'`` their average (for class-weighted losses, PyTorch's weighted average Σ w_i l_i / Σ w_i).
+Cross-entropy, NLL, the two binary cross-entropies and KL divergence are fused ``Function``s
+(one pass forward, the closed-form gradient backward); the others are compositions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _backend as B
+from ..autograd import Function
+from ..tensor import Tensor
+from ._util import as_tensor
+from .activation import log_softmax, log_softmax_array
+from .elementwise import abs, exp, mul, pow, stable_sigmoid, sub, where
+from .reduction import argmax, mean, sum
+
+__all__ = [
+    "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cross_entropy", "nll_loss", "kl_div", "focal_loss", "dice_loss", "zero_one_loss", "multi_exit_loss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ----- shared helpers -------------------------------------------------------------------------
+def _check_reduction(reduction: str, name: str, extra=()) -> None:
+    if reduction not in _REDUCTIONS + tuple(extra):
+        raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS + tuple(extra)}, got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    return loss
+
+
+def _reduce_array(per, reduction: str, count=None):
+    """(reduced value, scale of each element's gradient) for a raw per-element loss array."""
+    if reduction == "none":
+        return per, 1
+    total = B.xp_of(per).asarray(per.sum())
+    if reduction == "sum":
+        return total, 1
+    scale = 1 / (per.size if count is None else count)
+    return total * scale, scale
+
+
+def _target(target, like: Tensor, name: str) -> Tensor:
+    """``target`` as a Tensor; a constant floating target takes the input's dtype (no silent upcast)."""
+    target = as_tensor(target) if isinstance(target, Tensor) else Tensor(B.asarray(target, device=like.device))
+    if target.dtype.kind == "f" and target.dtype != like.dtype and not target.requires_grad:
+        target = Tensor._wrap(target.data.astype(like.dtype))
+    if target.device != like.device:
+        raise TypeError(f"{name}: input is on {like.device} but target is on {target.device}")
+    return target
+
+
+def _same_shape(input: Tensor, target: Tensor, name: str) -> None:
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input shape {input.shape} and target shape {target.shape} must be equal")
+
+
+def _const(value, like: Tensor, name: str):
+    """A constant array argument (class weights, pos_weight) in the input's dtype, or None."""
+    if value is None:
+        return None
+    data = value.data if isinstance(value, Tensor) else B.asarray(value, device=like.device)
+    if data.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be numeric, got dtype {data.dtype}")
+    return data.astype(like.dtype, copy=False)
+
+
+def _class_weight(weight, x: Tensor, name: str):
+    w = _const(weight, x, f"{name}: weight")
+    if w is not None and (w.ndim != 1 or x.ndim < 2 or w.shape[0] != x.shape[1]):
+        raise ValueError(f"{name}: weight must have shape ({x.shape[1] if x.ndim > 1 else 'C'},), got {w.shape}")
+    return w
+
+
+def _class_targets(x: Tensor, target: Tensor, name: str):
+    """Integer class targets of shape (N, d1, ...) for input (N, C, d1, ...)."""
+    expected = x.shape[:1] + x.shape[2:]
+    if target.shape != expected:
+        raise ValueError(f"{name}: class-index target must have shape {expected} for input {x.shape}, "
+                         f"got {target.shape}")
+    return target.data
+
+
+def _pick_weights(target, weight, ignore_index: int, n_classes: int, dtype, name: str):
+    """(safe indices with ignored entries set to 0, per-sample weights w_{y_i}, zero where ignored)."""
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    if safe.size and (int(safe.min()) < 0 or int(safe.max()) >= n_classes):
+        raise ValueError(f"{name}: target values must lie in [0, {n_classes}) or equal ignore_index={ignore_index}")
+    wy = valid.astype(dtype) if weight is None else weight[safe] * valid
+    return safe, wy
+
+
+def _per_sample_grad(grad, scale):
+    g = grad * scale
+    return np.expand_dims(g, 1) if g.ndim else g
+
+
+# ----- regression losses -----------------------------------------------------------------------
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """MSE = mean((x - y)²) (seed 003 §4.2; seed 004 §4). Input and target of equal shape.
+
+    No ½ factor, as PyTorch; the notes' ½Σ(x - y)² is ``0.5 * mse_loss(x, y, reduction='sum')``.
+    """
+    _check_reduction(reduction, "mse_loss")
+    target = _target(target, input, "mse_loss")
+    _same_shape(input, target, "mse_loss")
+    diff = sub(input, target)
+    return _reduce(mul(diff, diff), reduction)
+
+
+def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """L1 = mean(|x - y|). Input and target of equal shape."""
+    _check_reduction(reduction, "l1_loss")
+    target = _target(target, input, "l1_loss")
+    _same_shape(input, target, "l1_loss")
+    return _reduce(abs(sub(input, target)), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth-L1: ½d²/β where |d| < β, |d| - ½β elsewhere, d = x - y (β = 0 is L1)."""
+    _check_reduction(reduction, "smooth_l1_loss")
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    target = _target(target, input, "smooth_l1_loss")
+    _same_shape(input, target, "smooth_l1_loss")
+    diff = sub(input, target)
+    ad = abs(diff)
+    if beta == 0:
+        return _reduce(ad, reduction)
+    quadratic = mul(mul(diff, diff), 0.5 / beta)
+    return _reduce(where(ad.data < beta, quadratic, sub(ad, 0.5 * beta)), reduction)
+
+
+# ----- binary cross-entropy --------------------------------------------------------------------
+class BinaryCrossEntropy(Function):
+    """l = -w (y log p + (1 - y) log(1 - p)), logs clamped at -100 as PyTorch; dl/dp = w (p - y) / (p(1 - p))."""
+
+    @staticmethod
+    def forward(ctx, p, t, w, reduction):
+        log_p = np.maximum(np.log(p), -100)
+        log_q = np.maximum(np.log1p(-p), -100)
+        per = -(t * log_p + (1 - t) * log_q)
+        if w is not None:
+            per = per * w
+        out, ctx.scale = _reduce_array(per, reduction)
+        ctx.p, ctx.t, ctx.w, ctx.logs = p, t, w, (log_p, log_q)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, t = ctx.p, ctx.t
+        g = grad * ctx.scale if ctx.w is None else grad * ctx.scale * ctx.w
+        gp = g * (p - t) / np.maximum((1 - p) * p, 1e-12) if ctx.needs_input_grad[0] else None
+        gt = g * (ctx.logs[1] - ctx.logs[0]) if ctx.needs_input_grad[1] else None
+        return gp, gt, None, None
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = w [(1 - y) x + (1 + (pw - 1) y) softplus(-x)]; dl/dx = w [(1 - y) - (1 + (pw - 1) y) σ(-x)]."""
+
+    @staticmethod
+    def forward(ctx, x, t, w, pos_weight, reduction):
+        sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
+        per = (1 - t) * x + lw * sp
+        if w is not None:
+            per = per * w
+        out, ctx.scale = _reduce_array(per, reduction)
+        ctx.x, ctx.t, ctx.w, ctx.pw, ctx.lw, ctx.sp = x, t, w, pos_weight, lw, sp
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.x, ctx.t
+        g = grad * ctx.scale if ctx.w is None else grad * ctx.scale * ctx.w
+        gx = g * ((1 - t) - ctx.lw * stable_sigmoid(-x)) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            gt = g * (-x if ctx.pw is None else -x + (ctx.pw - 1) * ctx.sp)
+        return gx, gt, None, None, None
+
+
+def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
+    """BCE = -w [y log p + (1 - y) log(1 - p)] for probabilities p ∈ [0, 1] (seed 004 §4.2.2).
+
+    ``input`` and ``target`` have equal shapes; ``weight`` broadcasts against them. Prefer
+    :func:`binary_cross_entropy_with_logits` on raw scores (numerically stable).
+    """
+    _check_reduction(reduction, "binary_cross_entropy")
+    target = _target(target, input, "binary_cross_entropy")
+    _same_shape(input, target, "binary_cross_entropy")
+    data = input.data
+    if data.size and (float(data.min()) < 0 or float(data.max()) > 1):
+        raise ValueError("binary_cross_entropy: input must contain probabilities in [0, 1]; "
+                         "use binary_cross_entropy_with_logits for raw scores")
+    return BinaryCrossEntropy.apply(input, target, _const(weight, input, "binary_cross_entropy: weight"), reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """BCE on logits: -w [p_w y log σ(x) + (1 - y) log(1 - σ(x))], computed as
+    (1 - y) x + (1 + (p_w - 1) y)(log(1 + e^{-|x|}) + max(-x, 0)) (stable; seed 004 §4.2.2).
+
+    ``pos_weight`` weighs the positive term, broadcast along the last (class) dim.
+    """
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    target = _target(target, input, "binary_cross_entropy_with_logits")
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    return BinaryCrossEntropyWithLogits.apply(
+        input, target, _const(weight, input, "binary_cross_entropy_with_logits: weight"),
+        _const(pos_weight, input, "binary_cross_entropy_with_logits: pos_weight"), reduction,
+    )
+
+
+# ----- softmax cross-entropy and NLL ----------------------------------------------------------------
+class CrossEntropy(Function):
+    """Fused log-softmax + NLL over dim 1: l_i = -Σ_c q_ic log softmax(x_i / T)_c.
+
+    q is the one-hot target scaled by w_{y_i} and (1 - ε), plus ε w_c / C for label smoothing
+    (or the given probabilities, smoothed and class-weighted). dl/dx = (softmax · Σ_c q - q) / T.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction, eps, t):
+        n_classes = x.shape[1]
+        logp = log_softmax_array(x / t if t != 1 else x, 1)
+        wc = None if weight is None else weight.reshape((1, n_classes) + (1,) * (x.ndim - 2))
+        ctx.logp, ctx.t, ctx.wc = logp, t, wc
+        if target.dtype.kind == "f":
+            q = target if eps == 0 else target * (1 - eps) + eps / n_classes
+            q = q if wc is None else q * wc
+            ctx.q = q
+            out, ctx.scale = _reduce_array(-(q * logp).sum(axis=1), reduction)
+            return out
+        safe, wy = _pick_weights(target, weight, ignore_index, n_classes, x.dtype, "cross_entropy")
+        ctx.index = np.expand_dims(safe, 1)
+        ctx.a = (1 - eps) * wy if eps else wy
+        per = -ctx.a * np.take_along_axis(logp, ctx.index, axis=1).squeeze(1)
+        ctx.b = None
+        if eps:
+            ctx.b = (eps / n_classes) * (target != ignore_index).astype(x.dtype)
+            per = per - ctx.b * (logp if wc is None else logp * wc).sum(axis=1)
+        out, ctx.scale = _reduce_array(per, reduction, count=wy.sum())
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        s = np.exp(ctx.logp)
+        if hasattr(ctx, "q"):
+            g = _per_sample_grad(grad, ctx.scale)
+            q = ctx.q
+            gz = s * (g * q.sum(axis=1, keepdims=True)) - g * q
+        else:
+            ga = _per_sample_grad(grad * ctx.a, ctx.scale)
+            qsum = ga
+            if ctx.b is not None:
+                gb = _per_sample_grad(grad * ctx.b, ctx.scale)
+                wsum = s.shape[1] if ctx.wc is None else ctx.wc.sum()
+                qsum = ga + gb * wsum
+            gz = s * qsum
+            if ctx.b is not None:
+                gz -= gb if ctx.wc is None else gb * ctx.wc
+            picked = np.take_along_axis(gz, ctx.index, axis=1) - ga
+            np.put_along_axis(gz, ctx.index, picked, axis=1)
+        return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None, None
+
+
+class NllLoss(Function):
+    """l_i = -w_{y_i} x_{i, y_i} for log-probabilities x; 'mean' divides by Σ_i w_{y_i}."""
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        safe, wy = _pick_weights(target, weight, ignore_index, x.shape[1], x.dtype, "nll_loss")
+        ctx.index, ctx.wy, ctx.shape = np.expand_dims(safe, 1), wy, x.shape
+        per = -wy * np.take_along_axis(x, ctx.index, axis=1).squeeze(1)
+        out, ctx.scale = _reduce_array(per, reduction, count=wy.sum())
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = B.xp_of(ctx.wy).zeros(ctx.shape, dtype=ctx.wy.dtype)
+        picked = -_per_sample_grad(grad * ctx.wy, ctx.scale)
+        np.put_along_axis(gx, ctx.index, np.broadcast_to(picked, ctx.index.shape), axis=1)
+        return gx, None, None, None, None
+
+
+def _unbatched(x: Tensor, target: Tensor, name: str):
+    """PyTorch's unbatched form: input (C,) with a scalar class target, or (C,) probabilities."""
+    from .shape import unsqueeze
+
+    if x.ndim == 0:
+        raise ValueError(f"{name}: input must have a class dim, got a 0-d tensor")
+    if x.ndim == 1:
+        return unsqueeze(x, 0), Tensor._wrap(target.data[None]), True
+    return x, target, False
+
+
+def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0, temperature: float = 1.0) -> Tensor:
+    """Softmax cross-entropy l_i = -Σ_c q_ic log softmax(x_i / T)_c (seed 004 §4.2.3, seed 003 §4.2).
+
+    ``input`` (N, C) or (N, C, d1, ...) logits. ``target`` class indices (N, d1, ...) or class
+    probabilities of the input's shape. ``weight`` (C,) gives the weighted softmax loss
+    (004 §4.2.3.2); 'mean' is then Σ w_{y_i} l_i / Σ w_{y_i} as PyTorch. ``label_smoothing`` ε
+    mixes the target with the uniform distribution: q = (1 - ε) onehot + ε/C (PyTorch's formula,
+    class weights included). ``temperature`` T divides the logits (the notes' soft softmax loss;
+    T = 1 is the plain loss). Targets equal to ``ignore_index`` contribute nothing.
+    """
+    _check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    from .activation import _temperature
+
+    t = _temperature(temperature)
+    target = _target(target, input, "cross_entropy")
+    x, target, unbatched = _unbatched(input, target, "cross_entropy")
+    weight = _class_weight(weight, x, "cross_entropy")
+    if target.dtype.kind == "f":
+        _same_shape(x, target, "cross_entropy (probability target)")
+        data = target.data
+    else:
+        data = _class_targets(x, target, "cross_entropy")
+    out = CrossEntropy.apply(x, data, weight, ignore_index, reduction, float(label_smoothing), t)
+    return out[0] if unbatched and reduction == "none" else out
+
+
+def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood l_i = -w_{y_i} x_{i, y_i} of log-probabilities ``input`` (N, C, d1, ...).
+
+    ``cross_entropy(x, y) == nll_loss(log_softmax(x, 1), y)`` (seed 004 §4.2.3.1).
+    """
+    _check_reduction(reduction, "nll_loss")
+    target = _target(target, input, "nll_loss")
+    x, target, unbatched = _unbatched(input, target, "nll_loss")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {target.dtype}")
+    data = _class_targets(x, target, "nll_loss")
+    out = NllLoss.apply(x, data, _class_weight(weight, x, "nll_loss"), ignore_index, reduction)
+    return out[0] if unbatched and reduction == "none" else out
+
+
+# ----- KL divergence ------------------------------------------------------------------------------
+class KlDiv(Function):
+    """l = y (log y - x) (0 where y = 0), or e^y (y - x) with ``log_target``; x holds log-probabilities."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, log_target):
+        if log_target:
+            p = np.exp(y)
+            per = p * (y - x)
+        else:
+            p = y
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_y = np.where(y > 0, np.log(np.where(y > 0, y, 1)), 0)
+            per = y * log_y - y * x
+            ctx.log_y = log_y
+        count = x.shape[0] if reduction == "batchmean" and x.ndim else None
+        out, ctx.scale = _reduce_array(per, "mean" if reduction == "batchmean" else reduction, count)
+        ctx.x, ctx.y, ctx.p, ctx.log_target = x, y, p, log_target
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad * ctx.scale
+        gx = -g * ctx.p if ctx.needs_input_grad[0] else None
+        gy = None
+        if ctx.needs_input_grad[1]:
+            if ctx.log_target:
+                gy = g * ctx.p * (ctx.y - ctx.x + 1)
+            else:
+                gy = g * np.where(ctx.y > 0, ctx.log_y + 1 - ctx.x, 0)
+        return gx, gy, None, None
+
+
+def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(y ‖ p) = Σ y (log y - log p) with ``input`` = log p (PyTorch's convention; seed 004 §4.2.2).
+
+    ``reduction='mean'`` averages over all elements, ``'batchmean'`` divides the sum by the batch
+    size (the mathematically proper KL per sample). ``log_target=True`` takes log y as target.
+    """
+    _check_reduction(reduction, "kl_div", extra=("batchmean",))
+    target = _target(target, input, "kl_div")
+    _same_shape(input, target, "kl_div")
+    return KlDiv.apply(input, target, reduction, bool(log_target))
+
+
+# ----- the notes' classification losses --------------------------------------------------------------
+class TakeAlong(Function):
+    """x[i, y_i, ...]: picks one entry along dim 1; the gradient goes back to it."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return np.take_along_axis(x, index, axis=1).squeeze(1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
+        np.put_along_axis(gx, ctx.index, np.expand_dims(grad, 1), axis=1)
+        return gx, None
+
+
+def focal_loss(input: Tensor, target, gamma: float = 2.0, alpha=None, reduction: str = "mean") -> Tensor:
+    """Focal softmax loss l_i = -α_t (1 - p_t)^γ log p_t, p_t = softmax(x_i)_{y_i} (seed 004 §4.2.3.2).
+
+    ``input`` (N, C, ...) logits, ``target`` class indices (N, ...). ``alpha`` is None, a number
+    (a constant factor) or per-class weights (C,) giving α_t = α_{y_i}; 'mean' averages over
+    samples. γ = 0 with alpha=None is the cross-entropy.
+    """
+    _check_reduction(reduction, "focal_loss")
+    if gamma < 0:
+        raise ValueError(f"focal_loss: gamma must be non-negative, got {gamma}")
+    target = _target(target, input, "focal_loss")
+    index = np.expand_dims(_class_targets(input, target, "focal_loss"), 1)
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= input.shape[1]):
+        raise ValueError(f"focal_loss: target values must lie in [0, {input.shape[1]})")
+    log_pt = TakeAlong.apply(log_softmax(input, dim=1), index)
+    loss = -log_pt
+    if gamma:
+        loss = mul(pow(sub(1.0, exp(log_pt)), float(gamma)), loss)
+    if alpha is not None:
+        if isinstance(alpha, (int, float)):
+            loss = mul(loss, float(alpha))
+        else:
+            loss = mul(loss, Tensor._wrap(_class_weight(alpha, input, "focal_loss: alpha")[index.squeeze(1)]))
+    return _reduce(loss, reduction)
+
+
+def dice_loss(input: Tensor, target, smooth: float = 1.0, reduction: str = "mean") -> Tensor:
+    """Soft dice loss per sample: 1 - (2 Σ p·y + s) / (Σ p + Σ y + s) (seed 004 §4.2.3.2, dice loss).
+
+    ``input`` holds probabilities (N, ...); ``target`` the same shape (binary or one-hot masks) or
+    class indices (N, d1, ...) for input (N, C, d1, ...), one-hot encoded along dim 1. Sums run
+    over every dim but the batch dim; ``smooth`` s keeps empty masks finite.
+    """
+    _check_reduction(reduction, "dice_loss")
+    target = _target(target, input, "dice_loss")
+    if target.dtype.kind in "iu" and target.shape != input.shape:
+        labels = _class_targets(input, target, "dice_loss")
+        onehot = B.xp_of(input.data).zeros(input.shape, dtype=input.dtype)
+        np.put_along_axis(onehot, np.expand_dims(labels, 1), 1, axis=1)
+        target = Tensor._wrap(onehot)
+    elif target.dtype != input.dtype and not target.requires_grad:
+        target = Tensor._wrap(target.data.astype(input.dtype))
+    _same_shape(input, target, "dice_loss")
+    if input.ndim < 2:
+        raise ValueError(f"dice_loss: input needs a batch dim and at least one more, got shape {input.shape}")
+    dims = tuple(range(1, input.ndim))
+    overlap = sum(mul(input, target), dim=dims)
+    total = sum(input, dim=dims) + sum(target, dim=dims)
+    return _reduce(1.0 - (2.0 * overlap + smooth) / (total + smooth), reduction)
+
+
+def zero_one_loss(input, target, reduction: str = "mean") -> Tensor:
+    """0-1 loss: 1 where the prediction differs from the label, else 0 (seed 004 §4.2.1); not differentiable.
+
+    ``input`` scores (N, C, ...) are turned into argmax predictions; an input of the target's shape
+    is taken as predicted labels. 'mean' is the fraction of mistakes.
+    """
+    _check_reduction(reduction, "zero_one_loss")
+    input = as_tensor(input)
+    target = as_tensor(target)
+    pred = argmax(input, dim=1) if input.ndim == target.ndim + 1 else input
+    if pred.shape != target.shape:
+        raise ValueError(f"zero_one_loss: input shape {input.shape} does not match target shape {target.shape}")
+    wrong = Tensor._wrap((pred.data != target.data).astype(B.get_default_dtype()))
+    return _reduce(wrong, reduction)
+
+
+def multi_exit_loss(losses, weights=None) -> Tensor:
+    """Joint loss of a multi-exit network: Σ_j j·L_j / Σ_j j for exits j = 1..n (seed 004 §7).
+
+    Deeper exits weigh more. ``weights`` replaces the default j by custom w_j: Σ w_j L_j / Σ w_j.
+    """
+    losses = list(losses)
+    if not losses:
+        raise ValueError("multi_exit_loss: losses must hold at least one loss")
+    weights = list(range(1, len(losses) + 1)) if weights is None else [float(w) for w in weights]
+    if len(weights) != len(losses):
+        raise ValueError(f"multi_exit_loss: got {len(weights)} weights for {len(losses)} losses")
+    norm = float(np.sum(weights))
+    if norm <= 0:
+        raise ValueError(f"multi_exit_loss: weights must have a positive sum, got {norm}")
+    total = None
+    for w, loss in zip(weights, losses):
+        term = mul(as_tensor(loss), w / norm)
+        total = term if total is None else total + term
+    return total

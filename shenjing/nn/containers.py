@@ -8,7 +8,7 @@ from ..functional.shape import flatten
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Residual"]
 
 
 class Sequential(Module):
@@ -137,3 +137,21 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Residual(Module):
+    """A residual connection y = x + block(x) (seed 004 §2.4.4, seed 003 §4.3.2): the identity path keeps
+    gradients flowing through deep stacks. ``block`` must preserve the input's shape.
+    """
+
+    def __init__(self, block: Module):
+        super().__init__()
+        if not isinstance(block, Module):
+            raise TypeError(f"Residual: block must be a Module, got {type(block).__name__}")
+        self.block = block
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.block(x)
+        if out.shape != x.shape:
+            raise ValueError(f"Residual: block maps shape {x.shape} to {out.shape}; x + block(x) needs equal shapes")
+        return x + out

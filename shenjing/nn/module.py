@@ -287,9 +287,9 @@ class Module:
         lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         count = self.num_parameters()
-        suffix = f"  # {count:,} parameters" if count and lines else ""
+        suffix = f"  # {count:,} parameters" if count else ""
         if not lines:
-            return head + ")"
+            return head + ")" + suffix
         return head + suffix + "\n  " + "\n  ".join(lines) + "\n)"
 
 

@@ -1,1 +1,3 @@
-"""shenjing.classic (see DESIGN.md)."""
+"""shenjing.classic: the notes' hand-derived BP network, trained without autograd (seed 000 §2)."""
+
+from .bp import *

@@ -263,8 +263,11 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = value.data if isinstance(value, Tensor) else value
-            if not hasattr(value, "shape"):
+            if isinstance(value, Tensor):
+                value = value.data
+            elif hasattr(value, "detach"):  # a PyTorch tensor, possibly requiring grad
+                value = value.detach().cpu().numpy()
+            elif not hasattr(value, "shape"):
                 value = np.asarray(value)
             if tuple(value.shape) != target.shape:
                 raise ValueError(

@@ -54,9 +54,10 @@ def parse_device(device) -> str:
 
 def xp_of(array):
     """The array module (numpy or cupy) that owns ``array``."""
-    if type(array) is np.ndarray or _cupy is None:
+    if type(array) is np.ndarray:
         return np
-    return _cupy.get_array_module(array)
+    cp = cupy()
+    return np if cp is None else cp.get_array_module(array)
 
 
 def xp_for(device: str):

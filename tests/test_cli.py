@@ -1,0 +1,154 @@
+"""The ``shenjing`` command: train (report, files, resume), evaluate, lr-find, viz, bench, errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing.cli import main
+
+
+def _train(out, *extra):
+    return main(["train", "--epochs", "2", "--out", str(out), "--no-progress", *extra])
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert _train(out, "--schedule", "none") == 0
+    return out
+
+
+def test_train_writes_report_model_and_plots(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"model.npz", "curves.png", "confusion_matrix.png", "history.csv", "checkpoint.npz", "report.txt",
+            "config.json"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no temporary files left behind
+    report = (run_dir / "report.txt").read_text()
+    assert "test accuracy" in report and "precision" in report and "confusion matrix" in report
+    assert len([line for line in report.splitlines() if line.strip()[:1].isdigit()]) >= 20  # 10 classes x 2 tables
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["dataset"] == "digits" and config["model"] == "mlp" and config["classes"] == 10
+    state = sj.io.load(run_dir / "model.npz")
+    assert state["0.weight"].shape == (256, 64) and state["0.weight"].dtype == np.float32
+    for png in ("curves.png", "confusion_matrix.png"):
+        assert (run_dir / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_prints_the_report(tmp_path, capsys):
+    assert _train(tmp_path, "--epochs", "1", "--format", "safetensors") == 0
+    out = capsys.readouterr().out
+    assert "dataset digits" in out and "test accuracy" in out and "macro" in out
+    assert (tmp_path / "model.safetensors").exists()
+
+
+def test_resume_continues_to_the_same_weights(run_dir, tmp_path):
+    straight = tmp_path / "straight"
+    assert main(["train", "--epochs", "3", "--out", str(straight), "--no-progress", "--schedule", "none"]) == 0
+    assert main(["train", "--resume", str(run_dir / "checkpoint.npz"), "--epochs", "3", "--no-progress"]) == 0
+    a, b = sj.io.load(straight / "model.npz"), sj.io.load(run_dir / "model.npz")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    assert len((run_dir / "history.csv").read_text().strip().splitlines()) == 1 + 3
+
+
+def test_resume_refuses_changed_options(run_dir, tmp_path, capsys):
+    assert main(["train", "--resume", str(run_dir / "checkpoint.npz"), "--lr", "0.5", "--no-progress"]) == 2
+    assert "differ" in capsys.readouterr().err
+    assert _train(tmp_path, "--epochs", "1", "--schedule", "onecycle") == 0
+    assert main(["train", "--resume", str(tmp_path / "checkpoint.npz"), "--epochs", "2", "--no-progress"]) == 2
+    assert "onecycle" in capsys.readouterr().err
+
+
+def test_evaluate_a_saved_model_and_a_checkpoint(run_dir, capsys):
+    assert main(["evaluate", str(run_dir / "model.npz")]) == 0
+    first = capsys.readouterr().out
+    assert "test accuracy" in first and "mlp on the digits test set" in first
+    assert main(["evaluate", str(run_dir / "checkpoint.npz")]) == 0
+    second = capsys.readouterr().out
+    assert first.splitlines()[2] == second.splitlines()[2]  # the same accuracy line
+
+
+def test_evaluate_errors(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    sj.io.save({"w": np.zeros(2)}, tmp_path / "lonely.npz")
+    assert main(["evaluate", str(tmp_path / "lonely.npz")]) == 2
+    assert "--dataset and --model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["cnn", "gru"])
+def test_other_models_train_on_digits(tmp_path, model):
+    assert main(["train", "--model", model, "--epochs", "1", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert (tmp_path / "model.npz").exists()
+
+
+def test_lr_find_command(tmp_path, capsys):
+    assert main(["lr-find", "--steps", "8", "--min-lr", "0.01", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "suggested lr" in out and "<- suggested" in out
+    assert (tmp_path / "lr_find.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "--model", "cnn", "--dataset", "moons"], "needs image or sequence data"),
+    (["train", "--resume", "nowhere/checkpoint.npz"], "not found"),
+])
+def test_bad_combinations_exit_2_with_a_message(tmp_path, capsys, argv, message):
+    assert main(argv + ["--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["train", "--optimizer", "nope"],
+                                  ["train", "--lr", "-1"], ["evaluate"], ["viz", "colours", "--out", "x"]])
+def test_bad_options_are_rejected_by_the_parser(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2 and "error" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "train" in capsys.readouterr().out
+
+
+def test_viz_commands_call_the_plot_functions(tmp_path, monkeypatch):
+    calls = []
+
+    def fake(name):
+        def draw(*args, out=None, **kw):
+            calls.append((name, args, str(out)))
+            (out / f"{name}-{len(calls)}.png").write_bytes(b"png")
+        return draw
+
+    for name in ("optimizer_paths", "schedule_curves", "ema_figure"):
+        monkeypatch.setattr(sj.viz, name, fake(name), raising=False)
+    assert main(["viz", "optimizers", "--out", str(tmp_path)]) == 0
+    assert main(["viz", "schedules", "--out", str(tmp_path)]) == 0
+    assert calls == [("optimizer_paths", (s,), str(tmp_path)) for s in ("beale", "rosenbrock", "saddle")] + \
+        [("schedule_curves", (), str(tmp_path)), ("ema_figure", (), str(tmp_path))]
+
+
+def test_bench_runs_benchmarks_run_py(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "run.py").write_text(
+        "import sys, pathlib\npathlib.Path('ran.txt').write_text(' '.join(sys.argv[1:]))\n")
+    assert main(["bench", "--quick", "x"]) == 0
+    assert (tmp_path / "ran.txt").read_text() == "--quick x"
+
+
+@pytest.mark.slow
+def test_default_run_in_a_subprocess_reaches_97_percent(tmp_path):
+    """``python -m shenjing train`` with the defaults (the README's run), in a fresh process."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")  # small GEMMs: threads only contend on a shared machine
+    result = subprocess.run([sys.executable, "-m", "shenjing", "train", "--out", str(tmp_path), "--no-progress"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("test accuracy"))
+    assert float(line.split()[2]) >= 0.97
+    assert (tmp_path / "curves.png").exists() and (tmp_path / "confusion_matrix.png").exists()

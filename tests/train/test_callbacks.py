@@ -1,0 +1,198 @@
+"""Callbacks, History and the checkpoint format."""
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+import shenjing as sj
+from shenjing import nn, optim
+from shenjing.data import datasets
+from shenjing.train import (
+    Callback, CSVLogger, EarlyStopping, GradientClipping, History, LRSchedulerCallback, ModelCheckpoint, NaNGuard,
+    SnapshotCollector, Trainer, load_state, save_state,
+)
+from shenjing.train.checkpoint import pack, unpack
+
+
+def _trainer(lr=0.3, callbacks=(), loss=None, scheduler=None, opt=None):
+    sj.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
+    opt = opt(model.parameters()) if opt else optim.SGD(model.parameters(), lr=lr)
+    return Trainer(model, loss or nn.CrossEntropyLoss(), opt, scheduler=scheduler and scheduler(opt),
+                   callbacks=list(callbacks), progress=False, seed=0)
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return datasets.moons(n_samples=120)
+
+
+def _weights(model):
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def test_early_stopping_stops_after_patience_and_restores_best(moons):
+    train, val = moons
+    stop = EarlyStopping(monitor="val_loss", patience=2)
+    trainer = _trainer(lr=0.0, callbacks=[stop])  # lr 0: the validation loss never improves after epoch 1
+    trainer.fit(train, val=val, epochs=20)
+    assert trainer.epoch == 3 and stop.stopped_epoch == 3 and stop.best_epoch == 1
+    snapshots = []
+
+    class Keep(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            snapshots.append((logs["val_loss"], _weights(trainer.model)))
+
+    best = EarlyStopping(monitor="val_accuracy", patience=1, restore_best_weights=True)
+    trainer = _trainer(lr=3.0, callbacks=[Keep(), best])
+    trainer.fit(train, val=val, epochs=40)
+    assert best.mode == "max" and trainer.stop_training
+    best_weights = snapshots[best.best_epoch - 1][1]
+    for k, v in _weights(trainer.model).items():
+        np.testing.assert_array_equal(v, best_weights[k])
+
+
+def test_early_stopping_names_missing_monitor(moons):
+    with pytest.raises(ValueError, match="val_loss.*pass val="):
+        _trainer(callbacks=[EarlyStopping()]).fit(moons[0], epochs=2)
+
+
+def test_model_checkpoint_best_only_formats_names_and_leaves_no_temp_files(tmp_path, moons):
+    train, val = moons
+    ckpt = ModelCheckpoint(tmp_path / "m-{epoch:02d}-{val_loss:.3f}.npz", save_best_only=True,
+                           save_weights_only=True)
+    trainer = _trainer(lr=0.3, callbacks=[ckpt])
+    history = trainer.fit(train, val=val, epochs=4)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    improved = [e for e in range(1, 5) if history["val_loss"][e - 1] == min(history["val_loss"][:e])]
+    assert names == [f"m-{e:02d}-{history['val_loss'][e - 1]:.3f}.npz" for e in improved]
+    last = sj.io.load(ckpt.last_path)
+    assert set(last) == set(trainer.model.state_dict())
+    full = ModelCheckpoint(tmp_path / "full.npz")
+    _trainer(callbacks=[full]).fit(train, epochs=1)
+    assert load_state(tmp_path / "full.npz")["epoch"] == 1
+
+
+def test_lr_scheduler_callback_per_batch_and_plateau(moons):
+    train, val = moons
+    box = {}
+
+    def make(opt):
+        box["s"] = optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+        return box["s"]
+
+    trainer = _trainer(lr=0.1)
+    trainer.callbacks.append(LRSchedulerCallback(make(trainer.optimizer), interval="batch"))
+    trainer.fit(train, epochs=2, batch_size=30)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.9 ** 6)
+    # a relative threshold of 10 means no epoch ever counts as an improvement: the lr halves every epoch
+    plateau = _trainer(lr=0.1, scheduler=lambda o: optim.lr_scheduler.ReduceLROnPlateau(
+        o, factor=0.5, patience=0, threshold=10.0))
+    plateau.fit(train, val=val, epochs=3)
+    assert plateau.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    assert plateau.history["lr"] == pytest.approx([0.1, 0.05, 0.025])
+    with pytest.raises(ValueError, match="interval"):
+        LRSchedulerCallback(box["s"], interval="week")
+
+
+def test_gradient_clipping_bounds_the_update(moons):
+    train, _ = moons
+    before = {}
+
+    class Record(Callback):
+        def on_batch_begin(self, trainer, batch):
+            before.update(_weights(trainer.model))
+
+    clip = GradientClipping(max_norm=0.01)
+    trainer = _trainer(lr=1.0, callbacks=[Record(), clip])
+    trainer.fit(train, epochs=1, batch_size=200)
+    step = np.sqrt(sum(((v - before[k]) ** 2).sum() for k, v in _weights(trainer.model).items()))
+    assert clip.last_norm > 0.01 and step == pytest.approx(0.01, rel=1e-4)
+    with pytest.raises(ValueError, match="max_norm"):
+        GradientClipping()
+
+
+def _nan_at(step):
+    calls = {"n": 0}
+
+    def loss(out, target):
+        calls["n"] += 1
+        value = nn.functional.cross_entropy(out, target)
+        return value * float("nan") if calls["n"] == step else value
+
+    return loss
+
+
+def test_nan_guard_stops_skips_or_raises(moons):
+    train, _ = moons
+    guard = NaNGuard("stop")
+    trainer = _trainer(callbacks=[guard], loss=_nan_at(3))
+    trainer.fit(train, epochs=5, batch_size=20)
+    assert guard.events == [(1, 2, "loss")] and trainer.stop_training and trainer.global_step == 2
+    assert all(np.isfinite(v).all() for v in _weights(trainer.model).values())
+    skip = _trainer(callbacks=[NaNGuard("skip")], loss=_nan_at(3))
+    skip.fit(train, epochs=1, batch_size=20)
+    assert skip.global_step == math.ceil(len(train[0]) / 20) - 1 and skip.epoch == 1
+    with pytest.raises(FloatingPointError, match="epoch 1, batch 2"):
+        _trainer(callbacks=[NaNGuard("raise")], loss=_nan_at(3)).fit(train, epochs=1, batch_size=20)
+
+
+def test_csv_logger_writes_a_row_per_epoch_and_appends_on_resume(tmp_path, moons):
+    train, val = moons
+    path = tmp_path / "log.csv"
+    trainer = _trainer(callbacks=[CSVLogger(path)])
+    trainer.fit(train, val=val, epochs=2)
+    trainer.fit(train, val=val, epochs=3)  # continuing: rows are appended
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert float(rows[3][1]) == pytest.approx(trainer.history["loss"][2])
+
+
+def test_snapshot_collector_keeps_copies(tmp_path, moons):
+    snaps = SnapshotCollector(epochs=[2], every=3, directory=tmp_path)
+    trainer = _trainer(callbacks=[snaps])
+    trainer.fit(moons[0], epochs=6)
+    assert [e for e, _ in snaps.snapshots] == [2, 3, 6]
+    final = _weights(trainer.model)
+    for k, v in snaps.snapshots[-1][1].items():
+        np.testing.assert_array_equal(v, final[k])
+    assert not np.array_equal(snaps.snapshots[0][1]["0.weight"], final["0.weight"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"snapshot-epoch{e:03d}.npz" for e in (2, 3, 6)]
+
+
+def test_history_padding_best_and_plot(tmp_path):
+    h = History()
+    h.append(1, {"loss": 1.0})
+    h.append(2, {"loss": 0.5, "val_loss": 0.7, "accuracy": 0.8})
+    h.append(3, {"loss": 0.4, "val_loss": 0.9, "accuracy": 0.9})
+    assert math.isnan(h["val_loss"][0]) and h["loss"] == [1.0, 0.5, 0.4]
+    assert h.best("val_loss") == (2, 0.7) and h.best("accuracy", "max") == (3, 0.9)
+    with pytest.raises(KeyError, match="records"):
+        h["nope"]
+    fig = h.plot(tmp_path / "curves.png")
+    assert len(fig.axes) == 2 and (tmp_path / "curves.png").stat().st_size > 1000
+    again = History()
+    again.load_state_dict(h.state_dict())
+    assert again.epoch == h.epoch and again.keys() == h.keys()
+    for key in h.keys():
+        np.testing.assert_array_equal(again[key], h[key])
+
+
+def test_pack_unpack_round_trip(tmp_path):
+    state = {"a": np.arange(3.0), "nested": {0: [1, 2.5, None, "x"], "t": (np.float32(1.5), np.int64(3))},
+             "flag": True, "tensor": sj.tensor([1.0, 2.0])}
+    arrays, skeleton = pack(state)
+    assert set(arrays) == {"state/a", "state/nested/t/0", "state/nested/t/1", "state/tensor"}
+    back = unpack(arrays, skeleton)
+    assert back["nested"][0] == [1, 2.5, None, "x"] and isinstance(back["nested"]["t"], tuple)
+    assert type(back["nested"]["t"][0]) is np.float32 and back["nested"]["t"][0] == 1.5
+    assert 0 in back["nested"] and back["flag"] is True
+    np.testing.assert_array_equal(back["tensor"], [1.0, 2.0])
+    save_state(state, tmp_path / "s.safetensors")
+    again = load_state(tmp_path / "s.safetensors")
+    np.testing.assert_array_equal(again["a"], np.arange(3.0))
+    with pytest.raises(TypeError, match=r"state/bad"):
+        pack({"bad": object()})

@@ -1,0 +1,349 @@
+"""Full-batch methods that use curvature: L-BFGS, Newton's method, nonlinear conjugate gradient.
+
+Seed 002 "参数更新2：牛顿下降法" (Newton with an SVD pseudo-inverse Hessian) and "总结" (conjugate
+gradient and L-BFGS for small data sets, full batch). Each ``step(closure)`` needs a closure that
+zeroes the gradients, recomputes the loss, calls ``backward()`` and returns the loss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .. import _backend as B
+from ..tensor import no_grad
+from .optimizer import Optimizer, add_to_params, flat_grad, flat_params, set_params
+
+__all__ = ["LBFGS", "Newton", "ConjugateGradient"]
+
+
+class _ClosureOptimizer(Optimizer):
+    """One parameter group, a required closure, and evaluation of (loss, flat gradient) along a line."""
+
+    def __init__(self, params: Iterable, defaults: dict):
+        super().__init__(params, defaults)
+        self._params = self.param_groups[0]["params"]
+
+    def add_param_group(self, param_group: dict) -> None:
+        if self.param_groups:
+            raise ValueError(f"{type(self).__name__} supports a single parameter group")
+        super().add_param_group(param_group)
+
+    def _loss_and_grad(self, closure: Callable) -> tuple[float, np.ndarray]:
+        if closure is None:
+            raise ValueError(f"{type(self).__name__}.step: closure is required (it must call backward())")
+        loss = self._evaluate(closure)
+        return float(loss), flat_grad(self._params)
+
+    def _directional(self, closure: Callable, x0, t: float, d) -> tuple[float, np.ndarray]:
+        """(f, ∇f) at x0 + t·d; the parameters are put back to x0 afterwards."""
+        add_to_params(self._params, t, d)
+        loss, grad = self._loss_and_grad(closure)
+        set_params(self._params, x0)
+        return loss, grad
+
+    def _line(self, closure: Callable, d) -> Callable:
+        """φ(t) = (f, ∇f) at θ + t·d, θ being the current parameters."""
+        x0 = flat_params(self._params)
+        return lambda t: self._directional(closure, x0, t, d)
+
+
+def _cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
+    """Minimiser of the cubic through (x1, f1, f'=g1) and (x2, f2, f'=g2), clipped to ``bounds``.
+
+    Falls back to the middle of the bounds when the cubic has no minimum (Nocedal & Wright eq. 3.59)
+    or the two points coincide.
+    """
+    low, high = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
+    if x1 == x2:
+        return (low + high) / 2.0
+    d1 = g1 + g2 - 3.0 * (f1 - f2) / (x1 - x2)
+    d2_square = d1 * d1 - g1 * g2
+    if d2_square < 0:
+        return (low + high) / 2.0
+    d2 = math.sqrt(d2_square)
+    if x1 <= x2:
+        t = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2.0 * d2))
+    else:
+        t = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2.0 * d2))
+    return min(max(t, low), high)
+
+
+def _strong_wolfe(phi: Callable, t: float, d, f: float, g, gtd: float, c1: float = 1e-4, c2: float = 0.9,
+                  tolerance_change: float = 1e-9, max_ls: int = 25):
+    """Line search for a step t satisfying the strong Wolfe conditions (Nocedal & Wright Alg. 3.5-3.6).
+
+    f(x + t d) ≤ f(x) + c1 t ∇fᵀd  and  |∇f(x + t d)ᵀd| ≤ c2 |∇fᵀd|. ``phi(t)`` returns
+    (f, ∇f) at x + t d. Returns (f_new, g_new, t, evaluations), as minFunc and PyTorch do.
+    """
+    d_norm = float(np.abs(d).max())
+    f_new, g_new = phi(t)
+    evals, gtd_new = 1, float(g_new @ d)
+    t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
+    done, ls_iter = False, 0
+    bracket = None
+    while ls_iter < max_ls:
+        if f_new > f + c1 * t * gtd or (ls_iter > 1 and f_new >= f_prev):
+            bracket = [[t_prev, f_prev, g_prev, gtd_prev], [t, f_new, g_new, gtd_new]]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, done = [[t, f_new, g_new, gtd_new]], True
+            break
+        if gtd_new >= 0:
+            bracket = [[t_prev, f_prev, g_prev, gtd_prev], [t, f_new, g_new, gtd_new]]
+            break
+        bounds = (t + 0.01 * (t - t_prev), t * 10.0)
+        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds)
+        t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
+        t = t_next
+        f_new, g_new = phi(t)
+        evals, gtd_new, ls_iter = evals + 1, float(g_new @ d), ls_iter + 1
+    if ls_iter == max_ls:
+        bracket = [[0.0, f, g, gtd], [t, f_new, g_new, gtd_new]]
+
+    # zoom: shrink the bracket [low, high] (low has the lower loss) until the conditions hold
+    insufficient_progress = False
+    low, high = (0, 1) if bracket[0][1] <= bracket[-1][1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        (ta, fa, _, da), (tb, fb, _, db) = bracket
+        if abs(tb - ta) * d_norm < tolerance_change:
+            break
+        t = _cubic_minimum(ta, fa, da, tb, fb, db)
+        top, bottom = max(ta, tb), min(ta, tb)
+        eps = 0.1 * (top - bottom)
+        if min(top - t, t - bottom) < eps:
+            if insufficient_progress or t >= top or t <= bottom:
+                t = top - eps if abs(t - top) < abs(t - bottom) else bottom + eps
+                insufficient_progress = False
+            else:
+                insufficient_progress = True
+        else:
+            insufficient_progress = False
+        f_new, g_new = phi(t)
+        evals, gtd_new, ls_iter = evals + 1, float(g_new @ d), ls_iter + 1
+        if f_new > f + c1 * t * gtd or f_new >= bracket[low][1]:
+            bracket[high] = [t, f_new, g_new, gtd_new]
+            low, high = (0, 1) if bracket[0][1] <= bracket[1][1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high][0] - bracket[low][0]) >= 0:
+                bracket[high] = bracket[low]
+            bracket[low] = [t, f_new, g_new, gtd_new]
+    t, f_new, g_new, _ = bracket[low]
+    return f_new, g_new, t, evals
+
+
+class LBFGS(_ClosureOptimizer):
+    r"""Limited-memory BFGS (Nocedal 1980; seed 002 "总结": full-batch training) — ``torch.optim.LBFGS``.
+
+    Each ``step(closure)`` runs up to ``max_iter`` iterations. With s_i = θ_{i+1} - θ_i and
+    y_i = g_{i+1} - g_i over the last ``history_size`` iterations (kept only when yᵀs > 1e-10),
+    the direction d = -H g comes from the two-loop recursion::
+
+        q ← g;  for i = k-1 … 0:  a_i = ρ_i s_iᵀq,  q ← q - a_i y_i        (ρ_i = 1 / y_iᵀs_i)
+        r ← (s_{k-1}ᵀy_{k-1} / y_{k-1}ᵀy_{k-1}) q
+        for i = 0 … k-1:  b = ρ_i y_iᵀr,  r ← r + (a_i - b) s_i;      d = -r
+
+    then θ ← θ + t d with t = lr (the first iteration: min(1, 1/‖g‖₁)·lr), or t from a strong
+    Wolfe line search when ``line_search_fn='strong_wolfe'``. Stops early when
+    max|g| ≤ tolerance_grad, or a step or loss change is below tolerance_change.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
+                 tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
+                 line_search_fn: str | None = None):
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
+                        tolerance_change=tolerance_change, history_size=history_size, line_search_fn=line_search_fn)
+        super().__init__(params, defaults)
+
+    def _validate(self, group: dict) -> None:
+        self._check_nonnegative(group, "lr", "tolerance_grad", "tolerance_change")
+        for name in ("max_iter", "max_eval", "history_size"):
+            self._check(isinstance(group[name], int) and group[name] >= 1, name, "an int >= 1", group[name])
+        self._check(group["line_search_fn"] in (None, "strong_wolfe"), "line_search_fn", "None or 'strong_wolfe'",
+                    group["line_search_fn"])
+
+    def _direction(self, state: dict, grad, history_size: int):
+        """The quasi-Newton direction -H g after adding the latest (s, y) pair to the history."""
+        xp = B.xp_of(grad)
+        if state["n_iter"] == 1:
+            n = grad.size
+            state.update(old_dirs=xp.zeros((0, n), grad.dtype), old_stps=xp.zeros((0, n), grad.dtype),
+                         ro=xp.zeros(0, grad.dtype), H_diag=1.0)
+            return -grad
+        y = grad - state["prev_flat_grad"]
+        s = state["d"] * state["t"]
+        ys = float(y @ s)
+        if ys > 1e-10:
+            drop = max(0, len(state["ro"]) + 1 - history_size)
+            state["old_dirs"] = np.concatenate([state["old_dirs"][drop:], y[None]])
+            state["old_stps"] = np.concatenate([state["old_stps"][drop:], s[None]])
+            state["ro"] = np.concatenate([state["ro"][drop:], xp.full(1, 1.0 / ys, dtype=grad.dtype)])
+            state["H_diag"] = ys / float(y @ y)
+        old_dirs, old_stps, ro = state["old_dirs"], state["old_stps"], [float(v) for v in state["ro"]]
+        q = -grad
+        al = [0.0] * len(ro)
+        for i in range(len(ro) - 1, -1, -1):
+            al[i] = float(old_stps[i] @ q) * ro[i]
+            q -= al[i] * old_dirs[i]
+        r = q * state["H_diag"]
+        for i in range(len(ro)):
+            be_i = float(old_dirs[i] @ r) * ro[i]
+            r += (al[i] - be_i) * old_stps[i]
+        return r
+
+    def step(self, closure: Callable | None = None):
+        """Run up to ``max_iter`` L-BFGS iterations; returns the loss before the first one."""
+        group = self.param_groups[0]
+        lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
+        tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
+        state = self.state[self._params[0]]
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+        with no_grad():
+            loss, grad = self._loss_and_grad(closure)
+            orig_loss, evals = loss, 1
+            state["func_evals"] += 1
+            if float(np.abs(grad).max()) <= tolerance_grad:
+                return orig_loss
+            for n_iter in range(1, max_iter + 1):
+                state["n_iter"] += 1
+                d = self._direction(state, grad, group["history_size"])
+                state["prev_flat_grad"], state["prev_loss"] = grad.copy(), loss
+                t = min(1.0, 1.0 / float(np.abs(grad).sum())) * lr if state["n_iter"] == 1 else lr
+                gtd = float(grad @ d)
+                if gtd > -tolerance_change:
+                    state["d"], state["t"] = d, t
+                    break
+                if group["line_search_fn"] == "strong_wolfe":
+                    loss, grad, t, ls_evals = _strong_wolfe(self._line(closure, d), t, d, loss, grad, gtd,
+                                                            max_ls=max_eval - evals)
+                    add_to_params(self._params, t, d)
+                else:
+                    add_to_params(self._params, t, d)
+                    ls_evals = 0
+                    if n_iter != max_iter:
+                        loss, grad = self._loss_and_grad(closure)
+                        ls_evals = 1
+                state["d"], state["t"] = d, t
+                evals += ls_evals
+                state["func_evals"] += ls_evals
+                if (n_iter == max_iter or evals >= max_eval or float(np.abs(grad).max()) <= tolerance_grad
+                        or float(np.abs(d * t).max()) <= tolerance_change
+                        or abs(loss - state["prev_loss"]) < tolerance_change):
+                    break
+        return orig_loss
+
+
+class Newton(_ClosureOptimizer):
+    r"""Newton's method with an SVD pseudo-inverse of the Hessian (seed 002 "牛顿下降法").
+
+    From the second-order Taylor expansion L(θ + Δ) ≈ L(θ) + gᵀΔ + ½ΔᵀHΔ, the step that
+    zeroes its derivative is Δ = -H⁻¹g::
+
+        H_ij ≈ (∂_i L(θ + h_j e_j) - ∂_i L(θ - h_j e_j)) / (2 h_j),   H ← (H + Hᵀ)/2 + damping·I
+        H = U S Vᵀ,   H⁺ = V S⁺ Uᵀ  (singular values below rcond·max(S) dropped)
+        θ ← θ - lr · H⁺ g
+
+    The Hessian is built by central differences of the back-propagated gradient
+    (h_j = ∛ε_mach · max(1, |θ_j|)): 2n extra closure calls, so this is for small models. On a
+    quadratic the differences are exact and one step lands on the minimum. ``damping`` > 0
+    (Levenberg-Marquardt) keeps steps short where the curvature is small or negative.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1.0, damping: float = 0.0, rcond: float = 1e-10):
+        super().__init__(params, dict(lr=lr, damping=damping, rcond=rcond))
+
+    def _validate(self, group: dict) -> None:
+        self._check_nonnegative(group, "lr", "damping", "rcond")
+
+    def hessian(self, closure: Callable) -> np.ndarray:
+        """The symmetrised central-difference Hessian (n, n) at the current parameters, in float64."""
+        x0 = flat_params(self._params)
+        n = x0.size
+        h = np.cbrt(np.finfo(x0.dtype).eps) * np.maximum(1.0, np.abs(B.to_numpy(x0).astype(np.float64)))
+        hess = np.empty((n, n))
+        unit = B.xp_of(x0).zeros(n, dtype=x0.dtype)
+        for j in range(n):
+            unit[j] = 1
+            _, g_plus = self._directional(closure, x0, float(h[j]), unit)
+            _, g_minus = self._directional(closure, x0, -float(h[j]), unit)
+            unit[j] = 0
+            hess[:, j] = B.to_numpy(g_plus - g_minus).astype(np.float64) / (2.0 * h[j])
+        return (hess + hess.T) / 2.0
+
+    def step(self, closure: Callable | None = None):
+        """One Newton step; returns the loss before it."""
+        group = self.param_groups[0]
+        with no_grad():
+            loss, grad = self._loss_and_grad(closure)
+            hess = self.hessian(closure) + float(group["damping"]) * np.eye(grad.size)
+            u, s, vt = np.linalg.svd(hess)
+            inverse_s = np.divide(1.0, s, out=np.zeros_like(s), where=s > float(group["rcond"]) * s[0])
+            delta = vt.T @ (inverse_s * (u.T @ B.to_numpy(grad).astype(np.float64)))
+            add_to_params(self._params, -float(group["lr"]), B.to_device(delta, self._params[0].device))
+        return loss
+
+
+class ConjugateGradient(_ClosureOptimizer):
+    r"""Nonlinear conjugate gradient, Polak-Ribière with restarts (seed 002 "总结": full batch).
+
+    Each ``step(closure)`` is one iteration::
+
+        β_k = max(0, g_kᵀ(g_k - g_{k-1}) / g_{k-1}ᵀg_{k-1})           (PR+)
+        d_k = -g_k + β_k d_{k-1}      (d_k = -g_k at k = 0, every ``restart`` iterations,
+                                       and whenever d_k is not a descent direction)
+        θ_{k+1} = θ_k + t_k d_k,      t_k from a line search
+
+    The line search first probes t₀ along d_k, takes the secant step t = t₀ φ'(0)/(φ'(0) - φ'(t₀))
+    on the directional derivative φ'(t) = ∇L(θ + t d)ᵀd (exact for a quadratic), and refines it
+    with a strong Wolfe search (c₂ = 0.1). With exact line searches on an n-dimensional
+    quadratic the directions are conjugate and the minimum is reached in at most n steps.
+    ``restart`` defaults to n, the number of parameters.
+    """
+
+    def __init__(self, params: Iterable, restart: int | None = None, lr: float = 1.0, max_ls: int = 25):
+        super().__init__(params, dict(restart=restart, lr=lr, max_ls=max_ls))
+
+    def _validate(self, group: dict) -> None:
+        self._check_nonnegative(group, "lr")
+        restart = group["restart"]
+        self._check(restart is None or isinstance(restart, int) and restart >= 1, "restart", "None or an int >= 1",
+                    restart)
+        self._check(isinstance(group["max_ls"], int) and group["max_ls"] >= 1, "max_ls", "an int >= 1",
+                    group["max_ls"])
+
+    def _direction(self, state: dict, grad, restart: int):
+        k = state.get("n_iter", 0)
+        if k % restart == 0:
+            return -grad
+        prev = state["prev_grad"]
+        beta = max(0.0, float(grad @ (grad - prev)) / float(prev @ prev))
+        d = -grad + beta * state["d"]
+        return d if float(grad @ d) < 0 else -grad
+
+    def step(self, closure: Callable | None = None):
+        """One conjugate-gradient iteration with a line search; returns the loss before it."""
+        group = self.param_groups[0]
+        state = self.state[self._params[0]]
+        with no_grad():
+            loss, grad = self._loss_and_grad(closure)
+            restart = group["restart"] or grad.size
+            d = self._direction(state, grad, restart)
+            gtd = float(grad @ d)
+            if gtd == 0:
+                return loss
+            phi = self._line(closure, d)
+            t0 = state.get("t") or min(1.0, 1.0 / float(np.abs(grad).sum())) * float(group["lr"])
+            _, g0 = phi(t0)
+            slope_change = float(g0 @ d) - gtd
+            t = t0 * -gtd / slope_change if slope_change > 0 else t0
+            _, _, t, _ = _strong_wolfe(phi, t, d, loss, grad, gtd, c2=0.1, max_ls=group["max_ls"])
+            add_to_params(self._params, t, d)
+            state.update(n_iter=state.get("n_iter", 0) + 1, d=d, prev_grad=grad, t=t)
+        return loss

@@ -18,9 +18,20 @@ from shenjing.ensemble import StackingClassifier  # noqa: E402
 from shenjing.sklearn import NeuralNetClassifier, NeuralNetRegressor  # noqa: E402
 
 
-def mlp(n_features, n_outputs, hidden=16):
-    """A picklable module factory: n_features -> hidden (tanh) -> n_outputs."""
-    return nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(), nn.Linear(hidden, n_outputs))
+class MLPFactory:
+    """A picklable module factory: n_features -> hidden (tanh) -> n_outputs.
+
+    A class with a fixed repr, so the check ids are the same in every pytest-xdist worker.
+    """
+
+    def __call__(self, n_features, n_outputs, hidden=16):
+        return nn.Sequential(nn.Linear(n_features, hidden), nn.Tanh(), nn.Linear(hidden, n_outputs))
+
+    def __repr__(self) -> str:
+        return "mlp"
+
+
+mlp = MLPFactory()
 
 
 def blobs(n=240, seed=0):

@@ -62,7 +62,7 @@ def torch_side(name: str, device: str):
         loss.backward()
         opt.step()
         sync()
-        return float(loss)
+        return float(loss.detach())
 
     return step, model
 
@@ -91,14 +91,30 @@ def shenjing_side(name: str, device: str, weights=None):
     return step
 
 
+def _rss_peak_mib() -> float:
+    """This process's peak resident set (VmHWM; ru_maxrss would carry over the parent's peak across exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def peak_memory(side: str, name: str, threads: int, device: str, steps: int = 5) -> dict:
-    """Run ``steps`` training steps of one side in this process; peak memory in MiB."""
-    set_threads(threads)
-    step = torch_side(name, device)[0] if side == "torch" else shenjing_side(name, device)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Run ``steps`` training steps of one side in this process (which imports only that side's
+    framework); peak memory in MiB, and its growth over the steps."""
+    if side == "torch":
+        set_threads(threads)
+        step = torch_side(name, device)[0]
+    else:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+        step = shenjing_side(name, device)
+    before = _rss_peak_mib()
     for _ in range(steps):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _rss_peak_mib()
     if device == "cuda":
         if side == "torch":
             import torch
@@ -114,6 +130,10 @@ def memory_in_subprocess(side: str, name: str, threads: int, device: str) -> dic
     cmd = [sys.executable, __file__, "--probe", side, name, "--threads", str(threads), "--device", device]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def _memory_cell(mem: dict) -> str:
+    return f"{mem['peak']:.0f}" + (f" (+{mem['growth']:.0f})" if "growth" in mem else "")
 
 
 def main() -> None:
@@ -139,10 +159,11 @@ def main() -> None:
         times = interleaved({"shenjing": ours_step, "torch": torch_step}, repeat=args.repeat)
         mem = {side: memory_in_subprocess(side, name, args.threads, args.device) for side in ("shenjing", "torch")}
         rows.append([name, f"{times['shenjing'] * 1e3:.1f}", f"{times['torch'] * 1e3:.1f}",
-                     f"{times['shenjing'] / times['torch']:.2f}", f"{mem['shenjing']['peak']:.0f}",
-                     f"{mem['torch']['peak']:.0f}"])
+                     f"{times['shenjing'] / times['torch']:.2f}"]
+                    + [_memory_cell(mem[side]) for side in ("shenjing", "torch")])
     print(f"device {args.device}, threads {args.threads}, batch {BATCH}, BLAS: {blas_info()}")
-    print(table(rows, ["model", "shenjing ms", "torch ms", "ratio", "shenjing peak MiB", "torch peak MiB"]))
+    what = "GPU allocator peak MiB" if args.device == "cuda" else "peak RSS MiB (+ growth in training)"
+    print(table(rows, ["model", "shenjing ms", "torch ms", "ratio", f"shenjing {what}", f"torch {what}"]))
 
 
 if __name__ == "__main__":

@@ -1,3 +1,124 @@
-"""conv layers (see DESIGN.md §3)."""
+"""Convolution layers (seed 004 §2.2): Conv1d, Conv2d, DepthwiseSeparableConv2d, DeformConv2d."""
 
-__all__: list[str] = []
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _backend as B
+from ..functional.conv import conv1d, conv2d, deform_conv2d, int_tuple
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+__all__ = ["Conv1d", "Conv2d", "DepthwiseSeparableConv2d", "DeformConv2d"]
+
+
+def uniform_parameter(shape: tuple, bound: float, dtype=None, device=None) -> Parameter:
+    """A Parameter drawn from U(-bound, bound) with shenjing's seeded generator."""
+    xp = B.xp_for(device)
+    return Parameter(xp.asarray(B.rng(B.parse_device(device)).uniform(-bound, bound, shape)).astype(B.as_dtype(dtype)))
+
+
+class _ConvNd(Module):
+    """Shared parameters of the convolution layers: ``weight`` (out, in/groups, *kernel) and ``bias`` (out,).
+
+    Default initialisation as PyTorch's: Kaiming-uniform with a = √5, i.e. weight and bias uniform on
+    [-1/√fan_in, 1/√fan_in] with fan_in = in/groups · Π kernel.
+    """
+
+    _nd = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, dtype=None, device=None):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups {groups}")
+        nd = self._nd
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = int_tuple(kernel_size, nd, "kernel_size")
+        self.stride = int_tuple(stride, nd, "stride")
+        self.dilation = int_tuple(dilation, nd, "dilation")
+        self.padding = padding if isinstance(padding, str) else int_tuple(padding, nd, "padding", minimum=0)
+        fan_in = in_channels // groups * math.prod(self.kernel_size)
+        bound = 1 / math.sqrt(fan_in)
+        self.weight = uniform_parameter((out_channels, in_channels // groups, *self.kernel_size), bound, dtype, device)
+        if bias:
+            self.bias = uniform_parameter((out_channels,), bound, dtype, device)
+        else:
+            self.register_parameter("bias", None)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+             f"padding={self.padding}")
+        if any(d != 1 for d in self.dilation):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + f", bias={self.bias is not None}"
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution layer (seed 004 §2.2.1): ``conv2d(x, weight, bias, stride, padding, dilation, groups)``.
+
+    (N, C_in, H, W) -> (N, C_out, H_out, W_out); parameters C_out·C_in/groups·kh·kw + C_out. Like PyTorch's
+    ``Conv2d``; ``padding`` may be an int, a pair, 'valid' or 'same'.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class Conv1d(_ConvNd):
+    """1-d convolution layer over sequences (N, C_in, L) -> (N, C_out, L_out), PyTorch's ``Conv1d``."""
+
+    _nd = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+
+
+class DepthwiseSeparableConv2d(Module):
+    """Depthwise separable convolution (seed 004 §2.2.2, Xception): a depthwise k×k convolution
+    (groups = in, one kernel per channel) followed by a 1×1 pointwise convolution that mixes channels.
+
+    Parameters in·k·k + in·out (+ in + out biases) against in·out·k·k (+ out) for a standard convolution.
+    (N, in, H, W) -> (N, out, H_out, W_out).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True,
+                 dtype=None, device=None):
+        super().__init__()
+        self.depthwise = Conv2d(in_channels, in_channels, kernel_size, stride, padding, groups=in_channels,
+                                bias=bias, dtype=dtype, device=device)
+        self.pointwise = Conv2d(in_channels, out_channels, 1, bias=bias, dtype=dtype, device=device)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.pointwise(self.depthwise(x))
+
+
+class DeformConv2d(_ConvNd):
+    """Deformable convolution layer (seed 004 §2.2.4, DCN): an extra convolution ``offset_conv`` (same
+    kernel, stride, padding and dilation, 2·kh·kw outputs, zero-initialised so training starts from the
+    regular grid) predicts per-pixel tap offsets (Δy, Δx), then ``deform_conv2d`` samples the input
+    bilinearly at the shifted taps. Owns ``weight`` (out, in, kh, kw), ``bias`` (out,) and ``offset_conv``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 bias: bool = True, dtype=None, device=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, bias=bias, dtype=dtype,
+                         device=device)
+        self.offset_conv = Conv2d(in_channels, 2 * math.prod(self.kernel_size), kernel_size, stride, padding,
+                                  dilation, dtype=dtype, device=device)
+        self.offset_conv.weight.data[...] = 0
+        self.offset_conv.bias.data[...] = 0
+
+    def forward(self, x: Tensor) -> Tensor:
+        offset = self.offset_conv(x)
+        return deform_conv2d(x, offset, self.weight, self.bias, self.stride, self.padding, self.dilation)

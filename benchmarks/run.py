@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -105,13 +104,14 @@ def gemm_peak_gflops(n: int = 2048) -> float:
     return 2 * n**3 / min(times) / 1e9
 
 
-def rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field))
 
 
 def memory_probe(spec: str, lib_name: str, steps: int = 5) -> int:
-    """Peak resident memory added by ``steps`` training steps (run in a fresh subprocess)."""
+    """Peak resident memory that ``steps`` training steps add on top of the built model and data
+    (run in a fresh subprocess; the kernel's high-water mark is reset just before the steps)."""
     if lib_name == "torch":
         import torch
 
@@ -119,11 +119,12 @@ def memory_probe(spec: str, lib_name: str, steps: int = 5) -> int:
         step, _ = setup(torch, spec)
     else:
         step, _ = setup(sj, spec)
-    before = rss_bytes()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current resident set
+    before = _status_kib("VmRSS")
     for _ in range(steps):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return max(peak - before, 0)
+    return (_status_kib("VmHWM") - before) * 1024
 
 
 def peak_memory(spec: str, lib_name: str, threads: int) -> float | None:

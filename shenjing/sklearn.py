@@ -4,9 +4,10 @@ They follow scikit-learn's estimator API (``fit/predict/score``, ``get_params/se
 ``classes_``, ``n_features_in_``), so they work inside ``Pipeline``, ``cross_val_score``,
 ``GridSearchCV`` and scikit-learn's own ensembles. Needs scikit-learn (the ``data`` extra).
 
-The network comes from a factory: ``module(n_features, n_outputs, **module_kwargs)`` must return a
-Module mapping (N, n_features) float32 inputs to (N, n_outputs) outputs (logits, one per class, for
-the classifier). ``nn.Linear`` itself is such a factory (logistic / linear regression). Searching a
+The network comes from a factory: ``module(n_features, n_outputs, **module_kwargs)`` (or, for a
+factory that takes no positional arguments, ``module(**module_kwargs)``) must return a Module
+mapping (N, n_features) float32 inputs to (N, n_outputs) outputs (logits, one per class, for the
+classifier). ``nn.Linear`` itself is such a factory (logistic / linear regression). Searching a
 factory's own arguments goes through ``module_kwargs``, e.g.
 ``GridSearchCV(est, {'lr': [1e-3, 1e-2], 'module_kwargs': [{'hidden': 16}, {'hidden': 64}]})``.
 """
@@ -14,6 +15,7 @@ factory's own arguments goes through ``module_kwargs``, e.g.
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -54,6 +56,18 @@ def _seeded(seed):
         B.set_rng_state(state)
 
 
+def _takes_shape(factory) -> bool:
+    """Whether ``factory`` wants ``(n_features, n_outputs)``; a zero-argument factory
+    (``lambda: nn.Sequential(...)``) is called with no positional arguments."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    required = [p for p in params if p.kind in positional and p.default is inspect.Parameter.empty]
+    return len(required) >= 2 or any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+
+
 class _NeuralNet(BaseEstimator):
     """Shared fitting: mini-batch training of ``module(n_features, n_outputs, **module_kwargs)``.
 
@@ -92,7 +106,9 @@ class _NeuralNet(BaseEstimator):
         return cls(params, lr=self.lr)
 
     def _build(self, n_features: int, n_outputs: int) -> Module:
-        module = self.module(n_features, n_outputs, **(self.module_kwargs or {}))
+        kwargs = self.module_kwargs or {}
+        shape_args = (n_features, n_outputs) if _takes_shape(self.module) else ()
+        module = self.module(*shape_args, **kwargs)
         if not isinstance(module, Module):
             raise TypeError(f"{type(self).__name__}: module(...) must return a Module, got {type(module).__name__}")
         return module

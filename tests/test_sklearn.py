@@ -138,3 +138,11 @@ def test_bad_parameters():
         NeuralNetClassifier(lambda n_in, n_out: None).fit(X, y)
     with pytest.raises(TypeError, match="module must be a callable"):
         NeuralNetClassifier(3).fit(X, y)
+
+
+def test_zero_argument_module_factory():
+    """DESIGN §9: ``module`` may simply be a callable returning a Module."""
+    X, y = blobs()
+    clf = NeuralNetClassifier(lambda: nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 3)),
+                              epochs=30, lr=0.02, seed=0).fit(X, y)
+    assert clf.score(X, y) > 0.9

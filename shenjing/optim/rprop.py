@@ -62,14 +62,15 @@ class Rprop(Optimizer):
 class DeltaBarDelta(Optimizer):
     r"""Per-weight adaptive gains (seed 002 "自适应学习率"; Jacobs 1988, Hinton's lecture 6d).
 
-    Each weight has a gain g (starting at 1) that grows additively while its gradient keeps
-    its sign and shrinks multiplicatively when the sign flips, clipped to a range::
+    Each weight has a gain g (starting at 1): the step uses the current gain, which then grows
+    additively if the gradient kept its sign and shrinks multiplicatively if it flipped, clipped
+    to a range (DESIGN's order: update, then adapt the gain for the next step)::
 
+        w_t = w_{t-1} - η g_{t-1} ∂L/∂w_t
         g_t = g_{t-1} + increment    if ∂L/∂w_t · ∂L/∂w_{t-1} > 0
         g_t = g_{t-1} · decay        if ∂L/∂w_t · ∂L/∂w_{t-1} < 0
         g_t = g_{t-1}                otherwise (first step, zero gradient)
         g_t ← clip(g_t, *gain_range)
-        w_t = w_{t-1} - η g_t ∂L/∂w_t
 
     The notes' values are increment 0.05, decay 0.95, range [0.1, 10] (or [0.01, 100]). Use
     full batches or large mini-batches so that gradient signs are not sampling noise.
@@ -91,9 +92,9 @@ class DeltaBarDelta(Optimizer):
             state["gain"] = np.ones_like(param)
             state["prev"] = np.zeros_like(param)
         gain = state["gain"]
+        param -= float(group["lr"]) * gain * grad
         same, flipped = _sign_agreement(grad, state["prev"])
         gain[same] += float(group["increment"])
         gain[flipped] *= float(group["decay"])
         np.clip(gain, *map(float, group["gain_range"]), out=gain)
-        param -= float(group["lr"]) * gain * grad
         state["prev"][...] = grad

@@ -155,22 +155,11 @@ def main(argv=None) -> dict:
     peak = gemm_peak_gflops() if args.device == "cpu" else None
     results, rows = {}, []
     for spec in args.models.split(","):
-        fns = contenders(spec, torch, args.device)
-        timed = {name: (lambda f=fn: (f(), sync())) for name, fn in fns.items()}
-        times = interleaved(timed, repeat=args.repeat, number=args.number)
-        entry = {f"{name}_ms": t * 1e3 for name, t in times.items()}
-        if "torch" in times:
-            entry["ratio_vs_torch"] = times["shenjing"] / times["torch"]
-        for peer in ("numpy", "autograd"):
-            if peer in times:
-                entry[f"ratio_vs_{peer}"] = times["shenjing"] / times[peer]
-        if spec.startswith("mlp") and peak:
-            entry["gflops"] = MLP_FLOPS_PER_SAMPLE * SPECS[spec][2] / times["shenjing"] / 1e9
-            entry["fraction_of_gemm_peak"] = entry["gflops"] / peak
-        if not args.no_memory and args.device == "cpu":
-            entry["shenjing_peak_mib"] = peak_memory(spec, "shenjing", args.threads)
-            if torch is not None:
-                entry["torch_peak_mib"] = peak_memory(spec, "torch", args.threads)
+        try:
+            entry = measure(spec, torch, args, sync, peak)
+        except Exception as err:  # noqa: BLE001 - one model's failure must not lose the others' rows
+            print(f"{spec}: failed: {type(err).__name__}: {err}", file=sys.stderr)
+            entry = {"error": f"{type(err).__name__}: {err}"}
         results[spec] = entry
         rows.append(_row(spec, entry))
     header = ["model", "shenjing ms", "torch ms", "ratio", "numpy ms", "vs numpy", "autograd ms", "vs autograd",
@@ -185,6 +174,27 @@ def main(argv=None) -> dict:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
     return results
+
+
+def measure(spec: str, torch, args, sync, peak) -> dict:
+    """Median step times of every contender for one model, ratios, GFLOP/s and peak memory."""
+    fns = contenders(spec, torch, args.device)
+    timed = {name: (lambda f=fn: (f(), sync())) for name, fn in fns.items()}
+    times = interleaved(timed, repeat=args.repeat, number=args.number)
+    entry = {f"{name}_ms": t * 1e3 for name, t in times.items()}
+    if "torch" in times:
+        entry["ratio_vs_torch"] = times["shenjing"] / times["torch"]
+    for peer in ("numpy", "autograd"):
+        if peer in times:
+            entry[f"ratio_vs_{peer}"] = times["shenjing"] / times[peer]
+    if spec.startswith("mlp") and peak:
+        entry["gflops"] = MLP_FLOPS_PER_SAMPLE * SPECS[spec][2] / times["shenjing"] / 1e9
+        entry["fraction_of_gemm_peak"] = entry["gflops"] / peak
+    if not args.no_memory and args.device == "cpu":
+        entry["shenjing_peak_mib"] = peak_memory(spec, "shenjing", args.threads)
+        if torch is not None:
+            entry["torch_peak_mib"] = peak_memory(spec, "torch", args.threads)
+    return entry
 
 
 def _row(spec: str, e: dict) -> list:

@@ -90,10 +90,14 @@ class detect_anomaly:
         return False
 
 
+class AnomalyError(FloatingPointError, RuntimeError):
+    """NaN or Inf found by :class:`detect_anomaly` (a RuntimeError too, as PyTorch raises)."""
+
+
 def check_finite(array, op_name: str, phase: str) -> None:
     xp = B.xp_of(array)
     if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
-        raise FloatingPointError(f"{op_name} produced NaN or Inf in its {phase} pass")
+        raise AnomalyError(f"{op_name} produced NaN or Inf in its {phase} pass")
 
 
 class Tensor:

@@ -44,6 +44,7 @@ def test_breast_cancer_standardised_per_feature():
 
 
 def test_mnist1d_defaults_and_cache(tmp_path, monkeypatch):
+    pytest.importorskip("mnist1d")
     monkeypatch.setenv("SHENJING_CACHE", str(tmp_path))
     (X, y), (Xt, yt) = datasets.mnist1d()
     assert X.shape == (4000, 40) and Xt.shape == (1000, 40) and X.dtype == np.float32 and y.dtype == np.int64

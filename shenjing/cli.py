@@ -219,14 +219,16 @@ def _describe(config: dict, trainer, train, test, out: Path) -> str:
 def _write_outputs(trainer, config: dict, test, out: Path) -> str:
     from . import io
     from .train import to_labels
-    from .viz.training import confusion_matrix_figure
+    from .viz.metrics import plot_confusion_matrix
 
     y_pred = to_labels(trainer.predict(test[0]))
     report, cm = classification_report(test[1], y_pred)
     model_path = out / f"model.{config['format']}"
     io.save(trainer.model, model_path)
     trainer.history.plot(out / "curves.png", title=f"{config['dataset']} / {config['model']}")
-    confusion_matrix_figure(cm, path=out / "confusion_matrix.png", title=f"{config['dataset']} test set")
+    accuracy = np.trace(cm) / max(cm.sum(), 1)
+    plot_confusion_matrix(cm, out=out / "confusion_matrix.png",
+                          title=f"{config['dataset']} test set (accuracy {accuracy:.2%})")
     files = [model_path, out / "curves.png", out / "confusion_matrix.png", out / "history.csv", out / CHECKPOINT_NAME]
     (out / "report.txt").write_text(report + "\n")
     return report + "\n\nsaved: " + ", ".join(str(p) for p in files + [out / "report.txt"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_history", "plot_lr_find", "confusion_matrix_figure", "save_figure"]
+__all__ = ["plot_history", "plot_lr_find", "save_figure"]
 
 
 def _figure(width: float, height: float, ncols: int):
@@ -113,37 +113,6 @@ def plot_lr_find(result, path=None):
     right.legend(fontsize=7, ncol=2)
     right.grid(alpha=0.3)
     fig.suptitle("learning-rate sweep (lr lowered by factors of ten)")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
-
-
-def confusion_matrix_figure(cm, labels=None, path=None, title: str = "confusion matrix"):
-    """A confusion matrix as a heat map with the counts written in the cells (rows: true class,
-    columns: predicted class; seed 004 §1.2). ``cm`` (C, C) counts. Returns the Figure; writes a
-    PNG to ``path`` when given."""
-    cm = np.asarray(cm)
-    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"confusion_matrix_figure: cm must be a square (C, C) array, got shape {cm.shape}")
-    n = cm.shape[0]
-    labels = [str(i) for i in range(n)] if labels is None else [str(v) for v in labels]
-    size = 2.5 + 0.45 * n
-    fig, (ax,) = _figure(size + 1.0, size, 1)
-    rows = cm.sum(axis=1, keepdims=True)
-    share = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
-    image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
-    fig.colorbar(image, ax=ax, label="fraction of the true class", shrink=0.8)
-    for i in range(n):
-        for j in range(n):
-            if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if share[i, j] > 0.5 else "black")
-    ax.set_xticks(range(n), labels)
-    ax.set_yticks(range(n), labels)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    accuracy = np.trace(cm) / max(cm.sum(), 1)
-    ax.set_title(f"{title} (accuracy {accuracy:.2%})")
     if path is not None:
         save_figure(fig, path)
     return fig

@@ -1,13 +1,12 @@
 """Convolutions (seed 004 §2.2; 001 CNN): standard, grouped/depthwise, dilated and deformable.
 
-A convolution is computed as im2col plus one GEMM per group: the input is padded
-into a channels-last array (N, H', W', C), a strided view exposes every window
-as (N, H_out, W_out, groups, kh, kw, C/groups) without copying, one copy makes it a
-matrix of rows (one per output pixel), and a (batched) matrix product with the
-weight gives the output. The output is returned as an (N, C, H, W) view of
-channels-last memory, so the next layer's windows read contiguous channels.
-The backward uses the same two GEMMs and a col2im that loops only over the
-kh·kw kernel taps (strided slice-adds).
+A convolution is computed as im2col plus one GEMM per group, a batch chunk at a time: a strided
+view exposes every window of the padded input without copying, one copy of a chunk of it (sized
+to stay in cache) makes a matrix of rows (one per output pixel), and a matrix product with the
+weight gives those output rows. The output is returned as an (N, C, H, W) view of channels-last
+memory, so the next layer's windows read contiguous channels. The backward rebuilds each chunk's
+matrix for the weight gradient (nothing the size of the column matrix is kept between passes)
+and adds the input gradient back tap by tap (strided slice-adds over the kh·kw kernel taps).
 """
 
 from __future__ import annotations
@@ -63,15 +62,26 @@ def conv_out_size(size: int, kernel: int, stride: int, pads: tuple, dilation: in
     return (size + pads[0] + pads[1] - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _padded_channels_last(x, pads):
-    """(N, C, H, W) -> zero-padded (N, H + pads, W + pads, C); a view when there is no padding."""
-    xl = x.transpose(0, 2, 3, 1)
+def is_channels_last(a) -> bool:
+    """True when an (N, C, H, W) array lies in memory as (N, H, W, C) (as convolution outputs do)."""
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def _padded(x, pads, channels_last: bool):
+    """(N, C, H, W) zero-padded on H and W, as (N, H', W', C) when ``channels_last`` else (N, C, H', W');
+    a view when there is no padding."""
+    a = x.transpose(0, 2, 3, 1) if channels_last else x
     (pt, pb), (pl, pr) = pads
     if not (pt or pb or pl or pr):
-        return xl
-    n, h, w, c = xl.shape
-    out = B.xp_of(x).zeros((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
-    out[:, pt : pt + h, pl : pl + w] = xl
+        return a
+    h_axis = 1 if channels_last else 2
+    shape = list(a.shape)
+    shape[h_axis] += pt + pb
+    shape[h_axis + 1] += pl + pr
+    out = B.xp_of(x).zeros(tuple(shape), dtype=x.dtype)
+    inside = [slice(None)] * 4
+    inside[h_axis], inside[h_axis + 1] = slice(pt, pt + x.shape[2]), slice(pl, pl + x.shape[3])
+    out[tuple(inside)] = a
     return out
 
 
@@ -103,6 +113,62 @@ def _group_matmul(a, b, out=None):
     return out
 
 
+CHUNK_BYTES = 1 << 22
+
+
+def _batch_chunks(n: int, sample_bytes: int) -> list:
+    """[start, stop) ranges of the batch whose column matrices take about CHUNK_BYTES (at least one sample)."""
+    step = max(1, CHUNK_BYTES // max(sample_bytes, 1))
+    return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+class _Lowering:
+    """The im2col lowering of one convolution, done a batch chunk at a time: each chunk's column
+    matrices (G, rows, kh·kw·C/G) are built in one cache-sized buffer and multiplied while they are
+    hot, so the whole column matrix never exists (the backward rebuilds a chunk where it needs it).
+
+    A channels-last input is copied window by window (runs of kw·C contiguous values); any other
+    layout tap by tap into a tap-major buffer (G, kh, kw, C/G, rows), whose runs are image rows.
+    """
+
+    def __init__(self, x, out_hw: tuple, kernel: tuple, geom: Geometry):
+        n, c = x.shape[:2]
+        self.out_hw, self.kernel, self.geom = out_hw, kernel, geom
+        self.planar = not is_channels_last(x)
+        self.source = _padded(x, geom.pads, not self.planar)
+        self.k = kernel[0] * kernel[1] * (c // geom.groups)
+        self.pixels = out_hw[0] * out_hw[1]
+        self.chunks = _batch_chunks(n, self.pixels * c * kernel[0] * kernel[1] * x.itemsize)
+        first = self.chunks[0][1] - self.chunks[0][0]
+        self.buffer = B.xp_of(x).empty(first * self.pixels * geom.groups * self.k, dtype=x.dtype)
+
+    def padded_shape(self) -> tuple:
+        """The padded input's shape as (N, H', W', C)."""
+        shape = self.source.shape
+        return (shape[0], *shape[2:], shape[1]) if self.planar else shape
+
+    def cols(self, start: int, stop: int):
+        """The (G, rows, K) column matrices of samples [start, stop)."""
+        m, g = stop - start, self.geom.groups
+        buf = self.buffer[: m * self.pixels * g * self.k]
+        src = self.source[start:stop]
+        if not self.planar:
+            B.xp_of(buf).copyto(buf.reshape((m, *self.out_hw, g, *self.kernel, -1)),
+                                _windows(src, self.out_hw, self.kernel, self.geom))
+            return buf.reshape(-1, g, self.k).transpose(1, 0, 2)
+        taps = buf.reshape(g, *self.kernel, -1, m, *self.out_hw)
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                tap = src[(slice(None), slice(None), *tap_slices((i, j), self.out_hw, self.geom))]
+                taps[:, i, j] = tap.reshape(m, g, -1, *self.out_hw).transpose(1, 2, 0, 3, 4)
+        return buf.reshape(g, self.k, -1).transpose(0, 2, 1)
+
+
+def _by_group(a, start: int, stop: int, groups: int):
+    """Rows [start, stop) of a channels-last (N, Ho, Wo, C) array as (G, rows, C/G)."""
+    return a[start:stop].reshape(-1, groups, a.shape[3] // groups).transpose(1, 0, 2)
+
+
 class Conv2dFunction(Function):
     """y[n, o] = b[o] + Σ_{c ∈ group(o), i, j} W[o, c, i, j] · x_pad[n, c, s·h + d·i, s·w + d·j] (seed 004 §2.2.1)."""
 
@@ -113,54 +179,66 @@ class Conv2dFunction(Function):
         o, cg, kh, kw = weight.shape
         g = geom.groups
         out_hw = tuple(conv_out_size(*a) for a in zip((h, w), (kh, kw), geom.stride, geom.pads, geom.dilation))
-        xl = _padded_channels_last(x, geom.pads)
-        rows = n * out_hw[0] * out_hw[1]
-        cols = xp.ascontiguousarray(_windows(xl, out_hw, (kh, kw), geom)).reshape(rows, g, kh * kw * cg)
+        low = _Lowering(x, out_hw, (kh, kw), geom)
         wm = weight.reshape(g, o // g, cg, kh, kw).transpose(0, 1, 3, 4, 2).reshape(g, o // g, kh * kw * cg)
-        out = xp.empty((rows, g, o // g), dtype=x.dtype)
-        _group_matmul(cols.transpose(1, 0, 2), wm.transpose(0, 2, 1), out.transpose(1, 0, 2))
-        out = out.reshape(rows, o)
-        if bias is not None:
-            out += bias
+        out = xp.empty((n, *out_hw, o), dtype=x.dtype)
+        for start, stop in low.chunks:
+            _group_matmul(low.cols(start, stop), wm.transpose(0, 2, 1), _by_group(out, start, stop, g))
+            if bias is not None:
+                out[start:stop] += bias
         need_x, need_w = ctx.needs_input_grad[:2] or (False, False)
-        ctx.cols = cols if need_w else None
+        ctx.low = low if need_w else None
         ctx.wm = wm if need_x else None
-        ctx.meta = (x.shape, xl.shape, weight.shape, out_hw, geom)
-        return out.reshape(n, *out_hw, o).transpose(0, 3, 1, 2)
+        ctx.meta = (x.shape, weight.shape, low.padded_shape(), out_hw, geom)
+        return out.transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
-        x_shape, xl_shape, w_shape, out_hw, geom = ctx.meta
-        o, cg, kh, kw = w_shape
-        g = geom.groups
+        x_shape, w_shape, xl_shape, out_hw, geom = ctx.meta
         need_x, need_w, need_b, _ = ctx.needs_input_grad
-        gm = grad.transpose(0, 2, 3, 1).reshape(-1, g, o // g)
-        gb = gm.reshape(-1, o).sum(axis=0) if need_b else None
-        gw = gx = None
-        if need_w:
-            gwm = _group_matmul(gm.transpose(1, 2, 0), ctx.cols.transpose(1, 0, 2))
-            gw = gwm.reshape(g, o // g, kh, kw, cg).transpose(0, 1, 4, 2, 3).reshape(w_shape)
-        if need_x:
-            gx = _col2im(gm, ctx.wm, x_shape, xl_shape, (kh, kw), out_hw, geom)
+        gl = grad.transpose(0, 2, 3, 1)
+        gb = _column_sums(gl.reshape(-1, w_shape[0])) if need_b else None
+        gw = _weight_grad(gl, ctx.low, w_shape) if need_w else None
+        gx = _input_grad(gl, ctx.wm, x_shape, xl_shape, w_shape[2:], out_hw, geom) if need_x else None
         return gx, gw, gb, None
 
 
-def _col2im(gm, wm, x_shape, xl_shape, kernel, out_hw, geom):
-    """Input gradient, tap by tap: the gradient reaching kernel tap (i, j) is grad · W[:, :, i, j] (one
-    GEMM per group), added to the input positions that tap read (one strided slice-add)."""
-    xp = B.xp_of(gm)
-    rows, g, og = gm.shape
-    cg = wm.shape[2] // (kernel[0] * kernel[1])
+def _column_sums(m):
+    """Σ over the rows of a 2-d array, as one matrix-vector product."""
+    return B.xp_of(m).ones(m.shape[0], dtype=m.dtype) @ m
+
+
+def _weight_grad(gl, low: _Lowering, w_shape: tuple):
+    """dW[g]ᵀ = Σ_chunks cols[g]ᵀ · grad[g], the column matrices rebuilt chunk by chunk."""
+    o, cg, kh, kw = w_shape
+    g = low.geom.groups
+    gwt = B.xp_of(gl).zeros((g, low.k, o // g), dtype=gl.dtype)
+    part = gwt.copy()
+    for start, stop in low.chunks:
+        gwt += _group_matmul(low.cols(start, stop).transpose(0, 2, 1), _by_group(gl, start, stop, g), part)
+    return gwt.reshape(g, kh, kw, cg, o // g).transpose(0, 4, 3, 1, 2).reshape(w_shape)
+
+
+def _input_grad(gl, wm, x_shape, xl_shape, kernel, out_hw, geom):
+    """Input gradient, chunk by chunk and tap by tap: the gradient reaching kernel tap (i, j) is
+    grad · W[:, :, i, j] (one GEMM per group), added to the input positions that tap read (one
+    strided slice-add)."""
+    xp = B.xp_of(gl)
+    g, og, _ = wm.shape
+    cg = xl_shape[3] // g
     wt = wm.reshape(g, og, *kernel, cg)
-    gmg = gm.transpose(1, 0, 2)
-    tap = xp.empty((g, rows, cg), dtype=gm.dtype)
-    tap_l = tap.transpose(1, 0, 2).reshape(xl_shape[0], *out_hw, g, cg)
-    dxl = xp.zeros(xl_shape, dtype=gm.dtype)
-    dxg = dxl.reshape(*xl_shape[:3], g, cg)
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            _group_matmul(gmg, wt[:, :, i, j], tap)
-            dxg[(slice(None), *tap_slices((i, j), out_hw, geom))] += tap_l
+    dxl = xp.zeros(xl_shape, dtype=gl.dtype)
+    chunks = _batch_chunks(xl_shape[0], out_hw[0] * out_hw[1] * (xl_shape[3] + g * og) * gl.itemsize)
+    tap = xp.empty((g, (chunks[0][1] - chunks[0][0]) * out_hw[0] * out_hw[1], cg), dtype=gl.dtype)
+    for start, stop in chunks:
+        gmg = _by_group(gl, start, stop, g)
+        part = tap[:, : gmg.shape[1]]
+        part_l = part.transpose(1, 0, 2).reshape(stop - start, *out_hw, g, cg)
+        dxg = dxl[start:stop].reshape(stop - start, *xl_shape[1:3], g, cg)
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                _group_matmul(gmg, wt[:, :, i, j], part)
+                dxg[(slice(None), *tap_slices((i, j), out_hw, geom))] += part_l
     (pt, _), (pl, _) = geom.pads
     h, w = x_shape[2:]
     return dxl[:, pt : pt + h, pl : pl + w].transpose(0, 3, 1, 2)

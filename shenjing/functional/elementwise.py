@@ -232,12 +232,12 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.mask = x > 0
-        return x * ctx.mask
+        ctx.out = np.maximum(x, 0)
+        return ctx.out
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * ctx.mask
+        return grad * (ctx.out > 0)
 
 
 class Clip(Function):

@@ -16,7 +16,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import as_tensor
-from .conv import bilinear_gather, int_tuple, tap_slices
+from .conv import bilinear_gather, int_tuple, is_channels_last, tap_slices
 from .elementwise import where
 from .linalg import matmul
 from .reduction import MaxAlong, amax, mean
@@ -57,22 +57,18 @@ def _pool_geometry(x: Tensor, kernel_size, stride, padding, dilation, ceil_mode:
     return PoolGeometry(kernel, stride, pads, dilation, out_hw)
 
 
-def _channels_last(a) -> bool:
-    """True when an (N, C, H, W) array lies in memory as (N, H, W, C) (as convolution outputs do)."""
-    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
-
-
 def _full(shape: tuple, value, dtype, xp, channels_last: bool):
-    """An (N, C, H, W) array filled with ``value``, in channels-last memory when asked."""
-    if not channels_last:
-        return xp.full(shape, value, dtype=dtype)
+    """An (N, C, H, W) array filled with ``value`` (uninitialised when None), in channels-last memory when asked."""
     n, c, h, w = shape
-    return xp.full((n, h, w, c), value, dtype=dtype).transpose(0, 3, 1, 2)
+    if channels_last:
+        shape = (n, h, w, c)
+    out = xp.empty(shape, dtype=dtype) if value is None else xp.full(shape, value, dtype=dtype)
+    return out.transpose(0, 3, 1, 2) if channels_last else out
 
 
 def _in_layout(a, channels_last: bool):
     """``a`` with the memory layout of the forward pass (so element-wise steps stream both operands)."""
-    if channels_last and not _channels_last(a):
+    if channels_last and not is_channels_last(a):
         return B.xp_of(a).ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     return a
 
@@ -90,14 +86,15 @@ def _padded(x, geom: PoolGeometry, value):
     if shape == x.shape:
         return x
     (pt, pl), (h, w) = geom.pads, x.shape[2:]
-    out = _full(shape, value, x.dtype, B.xp_of(x), _channels_last(x))
+    out = _full(shape, value, x.dtype, B.xp_of(x), is_channels_last(x))
     out[:, :, pt : pt + h, pl : pl + w] = x
     return out
 
 
-def _grad_buffer(grad, x_shape: tuple, geom: PoolGeometry, channels_last: bool):
-    """Zeros of the padded input's shape and layout, for the backward's tap-by-tap adds."""
-    return _full(_padded_shape(x_shape, geom), 0, grad.dtype, B.xp_of(grad), channels_last)
+def _grad_buffer(grad, x_shape: tuple, geom: PoolGeometry, channels_last: bool, value=0):
+    """The padded input's shape and layout, filled with ``value`` (uninitialised when None), for the
+    backward's tap-by-tap writes."""
+    return _full(_padded_shape(x_shape, geom), value, grad.dtype, B.xp_of(grad), channels_last)
 
 
 def _taps(arr, geom: PoolGeometry):
@@ -113,37 +110,41 @@ def _unpad(dxp, x_shape, geom: PoolGeometry):
 
 
 class MaxPool2dFunction(Function):
-    """y = max over each window; the gradient goes to the first maximum of the window (PyTorch's rule).
+    """y = max over each window; the gradient goes to the first maximum of the window (PyTorch's rule;
+    a window whose maximum is NaN sends it to its first element).
 
-    Branch-free on whole arrays: the forward is kh·kw element-wise maxima of tap slices; the backward
-    finds, tap by tap in row-major order, the first tap equal to the maximum.
+    Branch-free on whole arrays: the forward is kh·kw element-wise maxima of tap slices, then the
+    index of each window's first maximum (one small integer per output, walking the taps backwards);
+    the backward routes the gradient tap by tap with that index. When the windows tile the input
+    (stride = kernel, no padding or overlap) every input element is written once, with no zero fill.
     """
 
     @staticmethod
     def forward(ctx, x, geom):
         padded = _padded(x, geom, -np.inf)
-        taps = _taps(padded, geom)
-        out = next(taps).copy(order="K")
-        for v in taps:
-            np.maximum(out, v, out=out)
-        ctx.padded, ctx.out, ctx.x_shape, ctx.geom = padded, out, x.shape, geom
+        out = None
+        for v in _taps(padded, geom):
+            out = v.copy(order="K") if out is None else np.maximum(out, v, out=out)
+        taps = list(_taps(padded, geom))
+        first = B.xp_of(x).zeros_like(out, dtype=np.min_scalar_type(len(taps) - 1))
+        for t in range(len(taps) - 1, -1, -1):
+            first -= (first - first.dtype.type(t)) * (taps[t] == out).view(np.uint8)
+        ctx.first, ctx.x_shape, ctx.geom = first, x.shape, geom
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        geom, x_shape = ctx.geom, ctx.x_shape
-        layout = _channels_last(ctx.out)
-        dxp = _grad_buffer(grad, x_shape, geom, layout)
+        geom, x_shape, first = ctx.geom, ctx.x_shape, ctx.first
+        layout = is_channels_last(first)
         grad = _in_layout(grad, layout)
-        free = None
-        for v, view in zip(_taps(ctx.padded, geom), _taps(dxp, geom)):
-            hit = v == ctx.out
-            if free is None:
-                free = ~hit
+        tiled = geom.stride == geom.kernel and geom.dilation == (1, 1) and _padded_shape(x_shape, geom) == x_shape
+        tiled = tiled and all(o * k == s for o, k, s in zip(geom.out_hw, geom.kernel, x_shape[2:]))
+        dxp = _grad_buffer(grad, x_shape, geom, layout, None if tiled else 0)
+        for t, view in enumerate(_taps(dxp, geom)):
+            if tiled:
+                np.multiply(grad, first == t, out=view)
             else:
-                hit &= free
-                free &= ~hit
-            view += grad * hit
+                view += grad * (first == t)
         return _unpad(dxp, x_shape, geom), None
 
 
@@ -157,7 +158,7 @@ class AvgPool2dFunction(Function):
         for v in taps:
             out += v
         out /= divisor
-        ctx.x_shape, ctx.geom, ctx.divisor, ctx.layout = x.shape, geom, divisor, _channels_last(out)
+        ctx.x_shape, ctx.geom, ctx.divisor, ctx.layout = x.shape, geom, divisor, is_channels_last(out)
         return out
 
     @staticmethod

@@ -113,6 +113,24 @@ def test_conv_output_feeds_another_conv(torch):
     _check_pair(torch, ours, theirs, arrays, np.float64)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("case", [dict(padding=1), dict(stride=2, padding=(2, 1), dilation=(1, 2), groups=2)])
+def test_conv2d_in_batch_chunks_matches_torch(torch, monkeypatch, channels_last, case):
+    """A tiny chunk budget lowers one sample at a time; both input layouts give PyTorch's values and gradients."""
+    import shenjing.functional.conv as conv_module
+
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)
+    x, w, b = _conv_arrays(2, 4, 6, case.get("groups", 1), 3, 7, np.float64)
+    x = np.concatenate([x, x[::-1] * 0.5])  # 4 samples
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    assert conv_module.is_channels_last(x) == channels_last
+    assert len(conv_module._Lowering(x, (7, 7), (3, 3), conv_module.Geometry((1, 1), ((1, 1),) * 2, (1, 1), 1))
+               .chunks) == 4
+    _check_pair(torch, lambda x, w, b: F.conv2d(x, w, b, **case),
+                lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **case), [x, w, b], np.float64)
+
+
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(dilation=2, padding="same"),
                                 dict(groups=2, padding=(0, 1))])
 def test_conv2d_gradcheck(kw):

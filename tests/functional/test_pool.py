@@ -96,6 +96,16 @@ def test_pools_on_channels_last_memory_match_torch(torch):
         _pair(torch, ours, theirs, view)
 
 
+@pytest.mark.parametrize("shape,args", [((2, 3, 8, 6), (2,)), ((2, 3, 7, 9), (2,)), ((2, 3, 9, 9), (3,)),
+                                        ((2, 3, 8, 8), (2, 2, 1))])
+def test_max_pool_tiling_and_ties_on_channels_last_memory(torch, shape, args):
+    """Windows that tile the input exactly, leave a remainder, or are padded; ties go to the first maximum."""
+    x = np.round(_x(shape, seed=4))
+    view = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    for arr in (x, view):
+        _pair(torch, lambda t: F.max_pool2d(t, *args), lambda t: torch.nn.functional.max_pool2d(t, *args), arr)
+
+
 @pytest.mark.parametrize("fn", [
     lambda x: F.max_pool2d(x, 2),
     lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True),

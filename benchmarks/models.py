@@ -58,7 +58,7 @@ def _recurrent_classifier(lib, kind):
 
 def copy_weights(src_torch, dst_shenjing) -> None:
     """Load the PyTorch model's initial weights into the shenjing model (float32)."""
-    state = {k: v.detach().numpy().astype(np.float32) for k, v in src_torch.state_dict().items()}
+    state = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in src_torch.state_dict().items()}
     dst_shenjing.load_state_dict(state)
 
 

@@ -114,11 +114,13 @@ def _group_matmul(a, b, out=None):
 
 
 CHUNK_BYTES = 1 << 22
+GPU_CHUNK_BYTES = 1 << 30  # on a GPU, kernel launches cost more than cache misses: few, large chunks
 
 
-def _batch_chunks(n: int, sample_bytes: int) -> list:
+def _batch_chunks(n: int, sample_bytes: int, xp=np) -> list:
     """[start, stop) ranges of the batch whose column matrices take about CHUNK_BYTES (at least one sample)."""
-    step = max(1, CHUNK_BYTES // max(sample_bytes, 1))
+    budget = CHUNK_BYTES if xp is np else GPU_CHUNK_BYTES
+    step = max(1, budget // max(sample_bytes, 1))
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
@@ -138,7 +140,7 @@ class _Lowering:
         self.source = _padded(x, geom.pads, not self.planar)
         self.k = kernel[0] * kernel[1] * (c // geom.groups)
         self.pixels = out_hw[0] * out_hw[1]
-        self.chunks = _batch_chunks(n, self.pixels * c * kernel[0] * kernel[1] * x.itemsize)
+        self.chunks = _batch_chunks(n, self.pixels * c * kernel[0] * kernel[1] * x.itemsize, B.xp_of(x))
         first = self.chunks[0][1] - self.chunks[0][0]
         self.buffer = B.xp_of(x).empty(first * self.pixels * geom.groups * self.k, dtype=x.dtype)
 
@@ -228,7 +230,7 @@ def _input_grad(gl, wm, x_shape, xl_shape, kernel, out_hw, geom):
     cg = xl_shape[3] // g
     wt = wm.reshape(g, og, *kernel, cg)
     dxl = xp.zeros(xl_shape, dtype=gl.dtype)
-    chunks = _batch_chunks(xl_shape[0], out_hw[0] * out_hw[1] * (xl_shape[3] + g * og) * gl.itemsize)
+    chunks = _batch_chunks(xl_shape[0], out_hw[0] * out_hw[1] * (xl_shape[3] + g * og) * gl.itemsize, xp)
     tap = xp.empty((g, (chunks[0][1] - chunks[0][0]) * out_hw[0] * out_hw[1], cg), dtype=gl.dtype)
     for start, stop in chunks:
         gmg = _by_group(gl, start, stop, g)

@@ -14,6 +14,8 @@ bound to Tensor's operators when the package initialises.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import _backend as B
@@ -107,7 +109,7 @@ class Tensor:
     become float32 (the default dtype); NumPy arrays keep their dtype.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_retain", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
@@ -116,7 +118,6 @@ class Tensor:
         self.data = B.asarray(data, dtype, device)
         self.grad = None
         self.grad_fn = None
-        self._retain = False
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -128,7 +129,6 @@ class Tensor:
         t.data = data
         t.grad = None
         t.grad_fn = grad_fn
-        t._retain = False
         t.requires_grad = grad_fn is not None
         return t
 
@@ -178,8 +178,7 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after ``backward()``."""
         if self.grad_fn is not None:
-            self._retain = True
-            self.grad_fn.retained_output = self
+            self.grad_fn.retained_output = weakref.ref(self)  # weak: no node <-> tensor cycle
 
     # ----- conversion -------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -393,7 +392,7 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
                 continue
             if id(node) in watched:
                 captured[watched[id(node)]] = grad
-            out = node.retained_output
+            out = node.retained_output and node.retained_output()
             if out is not None and captured is None:
                 out.grad = Tensor._wrap(grad.copy() if out.grad is None else out.grad.data + grad)
             if node.parents is None:

@@ -255,7 +255,7 @@ def cmd_train(args) -> int:
         print(f"\ninterrupted: state saved to {checkpoint}; continue with\n  shenjing train --resume {checkpoint}",
               flush=True)
         return 130
-    print(f"trained to epoch {trainer.epoch} in {time.perf_counter() - start:.1f}s\n")
+    print(f"trained to epoch {trainer.epoch} in {time.perf_counter() - start:.2f}s\n")
     print(_write_outputs(trainer, config, test, out))
     return 0
 

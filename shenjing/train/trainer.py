@@ -83,7 +83,7 @@ class _Progress:
             self.bar = None
         elif self.enabled:
             body = "  ".join(f"{k} {v:.4g}" for k, v in logs.items())
-            print(f"epoch {epoch}/{epochs}  {body}  ({seconds:.1f}s)", flush=True)
+            print(f"epoch {epoch}/{epochs}  {body}  ({seconds:.2g}s)", flush=True)
 
     def log(self, message: str) -> None:
         if not self.enabled:

@@ -275,13 +275,13 @@ class Tensor:
         return self
 
     def copy_(self, src) -> Tensor:
+        """Write ``src`` (broadcast to this shape, cast to this dtype) into this tensor's data."""
         self._check_inplace()
         src = src.data if isinstance(src, Tensor) else src
-        if tuple(getattr(src, "shape", ())) not in ((), self.shape) and np.broadcast_shapes(
-            np.shape(src), self.shape
-        ) != self.shape:
-            raise ValueError(f"copy_: cannot copy shape {tuple(np.shape(src))} into shape {self.shape}")
-        self.data[...] = B.to_device(B.asarray(src), self.device) if hasattr(src, "shape") else src
+        try:
+            self.data[...] = B.to_device(src, self.device) if hasattr(src, "shape") else src
+        except ValueError:
+            raise ValueError(f"copy_: cannot copy shape {tuple(np.shape(src))} into shape {self.shape}") from None
         return self
 
     def __setitem__(self, index, value) -> None:

@@ -89,3 +89,23 @@ def safe_divide(num, den, zero_division, message: str) -> np.ndarray:
             warnings.warn(f"{message}; it is set to 0.0. Use `zero_division` to control this.",
                           UndefinedMetricWarning, stacklevel=3)
     return result
+
+
+def score_classes(y_true: np.ndarray, labels, n_columns: int) -> np.ndarray:
+    """The ordered classes that label the columns of a multiclass y_score."""
+    if labels is None:
+        classes = np.unique(y_true)
+        if classes.size != n_columns:
+            raise ValueError(f"number of classes in y_true ({classes.size}) does not equal the number of columns "
+                             f"of y_score ({n_columns})")
+        return classes
+    labels = as_labels(labels, "labels")
+    classes = np.unique(labels)
+    if classes.size != labels.size or not np.array_equal(classes, labels):
+        raise ValueError("labels must be unique and ordered")
+    if classes.size != n_columns:
+        raise ValueError(f"number of labels ({classes.size}) does not equal the number of columns of y_score "
+                         f"({n_columns})")
+    if np.setdiff1d(y_true, classes).size:
+        raise ValueError("y_true contains labels not in labels")
+    return classes

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from ._util import (
-    UndefinedMetricWarning, as_labels, as_scores, check_length, check_same_kind, safe_divide, to_numpy,
+    UndefinedMetricWarning, as_labels, as_scores, check_length, check_same_kind, safe_divide, score_classes, to_numpy,
     zero_division_value,
 )
 
@@ -177,14 +177,7 @@ def top_k_accuracy(y_true, y_score, *, k: int = 2, normalize: bool = True, label
     if y_score.ndim == 2 and y_score.shape[1] == 1:
         y_score = y_score[:, 0]
     n_columns = y_score.shape[1] if y_score.ndim == 2 else 2
-    classes = np.unique(y_true if labels is None else as_labels(labels, "labels"))
-    if labels is not None and (classes.size != len(labels) or not np.array_equal(classes, labels)):
-        raise ValueError("labels must be unique and ordered")
-    if classes.size != n_columns:
-        raise ValueError(f"number of classes ({classes.size}) does not equal the number of columns of y_score "
-                         f"({n_columns}); pass every known class in labels")
-    if np.setdiff1d(y_true, classes).size:
-        raise ValueError("y_true contains labels not in labels")
+    classes = score_classes(y_true, labels, n_columns)
     if k >= classes.size:
         warnings.warn(f"k ({k}) >= n_classes ({classes.size}) gives a perfect score and is meaningless",
                       UndefinedMetricWarning, stacklevel=2)

@@ -13,7 +13,7 @@ from itertools import combinations
 
 import numpy as np
 
-from ._util import UndefinedMetricWarning, as_labels, as_scores, check_length
+from ._util import UndefinedMetricWarning, as_labels, as_scores, check_length, score_classes
 
 __all__ = ["auc", "roc_curve", "roc_auc_score", "precision_recall_curve", "average_precision"]
 
@@ -116,26 +116,6 @@ def _average_columns(metric, positive: np.ndarray, score: np.ndarray, average):
     return float(np.average(scores, weights=weights))
 
 
-def _classes(y_true: np.ndarray, labels, n_columns: int) -> np.ndarray:
-    """The ordered classes that label the columns of a multiclass y_score."""
-    if labels is None:
-        classes = np.unique(y_true)
-        if classes.size != n_columns:
-            raise ValueError(f"number of classes in y_true ({classes.size}) does not equal the number of columns "
-                             f"of y_score ({n_columns})")
-        return classes
-    labels = as_labels(labels, "labels")
-    classes = np.unique(labels)
-    if classes.size != labels.size or not np.array_equal(classes, labels):
-        raise ValueError("labels must be unique and ordered")
-    if classes.size != n_columns:
-        raise ValueError(f"number of labels ({classes.size}) does not equal the number of columns of y_score "
-                         f"({n_columns})")
-    if np.setdiff1d(y_true, classes).size:
-        raise ValueError("y_true contains labels not in labels")
-    return classes
-
-
 def roc_auc_score(y_true, y_score, *, average="macro", multi_class: str = "raise", labels=None) -> float:
     """Area under the ROC curve (seed 004 §1.6), by the trapezoid rule over :func:`roc_curve`.
 
@@ -170,7 +150,7 @@ def _multiclass_auc(y_true, y_score, average, multi_class, labels):
     allowed = ("micro", "macro", "weighted", None) if multi_class == "ovr" else ("macro", "weighted")
     if average not in allowed:
         raise ValueError(f"average must be one of {allowed} for multi_class={multi_class!r}, got {average!r}")
-    classes = _classes(y_true, labels, y_score.shape[1])
+    classes = score_classes(y_true, labels, y_score.shape[1])
     encoded = np.searchsorted(classes, y_true)
     if multi_class == "ovr":
         return _average_columns(_binary_auc, encoded[:, None] == np.arange(classes.size), y_score, average)

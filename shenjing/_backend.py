@@ -171,3 +171,17 @@ def set_rng_state(state: dict) -> None:
 def scatter_add(target, index, values) -> None:
     """``target[index] += values`` with repeated indices accumulated (np.add.at)."""
     xp_of(target).add.at(target, index, values)
+
+
+_kernels: dict = {}
+
+
+def fused_kernel(name: str, in_params: str, out_params: str, operation: str):
+    """A fused element-wise GPU kernel (``cupy.ElementwiseKernel``, compiled once and cached), for
+    updates that would otherwise launch one kernel per NumPy-style operation. None without CuPy."""
+    cp = cupy()
+    if cp is None:
+        return None
+    if name not in _kernels:
+        _kernels[name] = cp.ElementwiseKernel(in_params, out_params, operation, name)
+    return _kernels[name]

@@ -109,18 +109,20 @@ def as_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def asarray(data, dtype=None, device=None):
+def asarray(data, dtype=None, device=None, copy: bool = False):
     """Build an array from ``data`` with shenjing's dtype rules.
 
     Python floats (and lists of them) become the default dtype (float32); arrays
-    keep their dtype unless ``dtype`` is given.
+    keep their dtype unless ``dtype`` is given. ``copy=True`` never returns ``data`` itself.
     """
     xp = np if device is None else xp_for(device)
     if dtype is not None:
         dtype = as_dtype(dtype)
     if isinstance(data, (np.ndarray, np.generic)) or (_cupy is not None and isinstance(data, _cupy.ndarray)):
         arr = data if device is None else to_device(data, device)
-        return arr if dtype is None or arr.dtype == dtype else arr.astype(dtype)
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy and arr is data else arr
     try:
         arr = np.asarray(data)
     except (ValueError, TypeError) as err:

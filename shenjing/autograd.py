@@ -35,6 +35,7 @@ class Function:
     """Base class of every differentiable op; an instance is a node of the graph (``grad_fn``)."""
 
     parents: tuple | None = ()
+    parent_fns: tuple | None = ()
     needs_input_grad: tuple = ()
     retained_output = None
 
@@ -62,13 +63,20 @@ class Function:
             check_finite(out, cls.__name__, "forward")
         if not record:
             return Tensor._wrap(out)
-        ctx.parents = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
+        parents = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
+        ctx.parents = parents
+        # the inputs' nodes as they are now: a later in-place update of an input rebinds its node
+        ctx.parent_fns = tuple(None if a is None else a.grad_fn for a in parents)
         return Tensor._wrap(out, ctx)
+
+    def save_for_backward(self, *arrays) -> None:
+        """Keep arrays for ``backward`` as ``ctx.saved_tensors`` (PyTorch's spelling; ``ctx.x = ...`` works too)."""
+        self.saved_tensors = arrays
 
     def release(self) -> None:
         """Drop the inputs and saved arrays once backward has used them (frees the graph)."""
         self.__dict__.clear()
-        self.parents = None
+        self.parents = self.parent_fns = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

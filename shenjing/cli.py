@@ -22,6 +22,7 @@ MODELS = ("mlp", "cnn", "gru")
 OPTIMIZERS = {"sgd": ("SGD", 0.05, {"momentum": 0.9}), "adam": ("Adam", 2e-3, {}), "adamw": ("AdamW", 2e-3, {}),
               "nadam": ("NAdam", 2e-3, {}), "rmsprop": ("RMSprop", 1e-3, {}), "adagrad": ("Adagrad", 0.05, {})}
 SCHEDULES = ("none", "cosine", "step", "exponential", "plateau", "onecycle")
+EPOCH_SHAPED = ("cosine", "step", "onecycle")  # their learning rates depend on the planned number of epochs
 TRAIN_DEFAULTS = {"dataset": "digits", "model": "mlp", "optimizer": "adam", "lr": None, "schedule": "cosine",
                   "epochs": 30, "batch_size": 32, "seed": 0, "format": "npz", "device": "cpu"}
 CONFIG_NAME = "config.json"
@@ -175,9 +176,10 @@ def _train_config(args) -> dict:
         fixed = {k: v for k, v in given.items() if k not in ("epochs", "device", "format") and v != config[k]}
         if fixed:
             raise UsageError(f"--resume continues the saved run; these options differ from it: {fixed}")
-        if config["schedule"] == "onecycle" and given.get("epochs", config["epochs"]) != config["epochs"]:
-            raise UsageError(f"the onecycle schedule spans exactly the {config['epochs']} epochs it was made for; "
-                             "--resume cannot change --epochs")
+        if config["schedule"] in EPOCH_SHAPED and given.get("epochs", config["epochs"]) != config["epochs"]:
+            raise UsageError(f"the {config['schedule']} schedule is laid out over the {config['epochs']} epochs it "
+                             "was made for; --resume cannot change --epochs (schedules none, exponential and "
+                             "plateau can be extended)")
     config.update(given)
     for key in ("epochs", "batch_size"):
         if config[key] < 1:

@@ -64,9 +64,14 @@ class set_grad_enabled:
 
 
 class no_grad(set_grad_enabled):
-    """``with shenjing.no_grad():`` (or ``@shenjing.no_grad()``): record no graph."""
+    """``with shenjing.no_grad():``, ``@shenjing.no_grad()`` or ``@shenjing.no_grad``: record no graph."""
 
-    def __init__(self):
+    def __new__(cls, func=None):
+        if callable(func):  # used as a bare decorator
+            return cls()(func)
+        return super().__new__(cls)
+
+    def __init__(self, func=None):
         super().__init__(False)
 
 
@@ -76,20 +81,33 @@ class enable_grad(set_grad_enabled):
 
 
 class detect_anomaly:
-    """Check every forward output and backward gradient for NaN/Inf.
+    """Check every forward output and backward gradient for NaN/Inf (a context manager or decorator).
 
     The error names the op (the ``Function`` class) that produced the bad value,
     and whether it happened in the forward or the backward pass.
     """
 
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = bool(check_nan)
+
     def __enter__(self):
         self.prev = grad_mode.anomaly
-        grad_mode.anomaly = True
+        grad_mode.anomaly = self.check_nan
         return self
 
     def __exit__(self, *exc):
         grad_mode.anomaly = self.prev
         return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class AnomalyError(FloatingPointError, RuntimeError):
@@ -115,7 +133,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
         if isinstance(data, Tensor):
             data = data.data
-        self.data = B.asarray(data, dtype, device)
+        self.data = B.asarray(data, dtype, device, copy=True)  # like torch.tensor: never aliases the input
         self.grad = None
         self.grad_fn = None
         self.requires_grad = False
@@ -238,7 +256,9 @@ class Tensor:
         if dtype is not None and B.as_dtype(dtype) != self.dtype:
             from .functional.elementwise import cast
 
-            out = cast(out, B.as_dtype(dtype))
+            dtype = B.as_dtype(dtype)
+            # casting to an integer or boolean type is not differentiable
+            out = cast(out, dtype) if dtype.kind == "f" else Tensor._wrap(out.data.astype(dtype))
         if device is not None and B.parse_device(device) != self.device:
             from .functional.elementwise import move
 
@@ -257,51 +277,37 @@ class Tensor:
     def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    # ----- in-place data writes (never recorded) -------------------------------
-    def _check_inplace(self):
-        if self.requires_grad and self.grad_fn is None and grad_mode.enabled:
+    # ----- in-place updates (x[i] = v, x += y, add_, ...: bound in functional/_bind.py) ------
+    def _records_write(self, other=None) -> bool:
+        """Whether an in-place update must be recorded in the graph (gradients are on and
+        this tensor or ``other`` requires grad). A leaf that requires grad refuses it, as in PyTorch."""
+        involved = self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        if not (involved and grad_mode.enabled):
+            return False
+        if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 "a leaf tensor that requires grad cannot be modified in place; use `with shenjing.no_grad():`"
             )
+        return True
 
-    def zero_(self) -> Tensor:
-        self._check_inplace()
-        self.data[...] = 0
+    def _previous(self) -> Tensor:
+        """This tensor's current value and node, as the input of a recorded in-place update."""
+        return Tensor._wrap(self.data, self.grad_fn)
+
+    def _rebind(self, result: Tensor) -> Tensor:
+        """Become ``result`` (its data and node) while staying the same object, so every name
+        bound to this tensor sees the update; ops recorded earlier keep the node they saw."""
+        self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, result.requires_grad
         return self
-
-    def fill_(self, value) -> Tensor:
-        self._check_inplace()
-        self.data[...] = value
-        return self
-
-    def copy_(self, src) -> Tensor:
-        """Write ``src`` (broadcast to this shape, cast to this dtype) into this tensor's data."""
-        self._check_inplace()
-        src = src.data if isinstance(src, Tensor) else src
-        try:
-            self.data[...] = B.to_device(src, self.device) if hasattr(src, "shape") else src
-        except ValueError:
-            raise ValueError(f"copy_: cannot copy shape {tuple(np.shape(src))} into shape {self.shape}") from None
-        return self
-
-    def __setitem__(self, index, value) -> None:
-        self._check_inplace()
-        if isinstance(index, Tensor):
-            index = index.data
-        value = value.data if isinstance(value, Tensor) else value
-        try:
-            self.data[index] = value
-        except (ValueError, IndexError) as err:
-            raise type(err)(f"__setitem__ on a tensor of shape {self.shape}: {err}") from None
 
     # ----- autograd ----------------------------------------------------------
-    def backward(self, grad=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
-        ``grad`` defaults to 1 for a one-element tensor; otherwise it must be given.
-        The graph is freed afterwards unless ``retain_graph=True``.
+        ``gradient`` (PyTorch's name) defaults to 1 for a one-element tensor; otherwise it must
+        be given. The graph is freed afterwards unless ``retain_graph=True``.
         """
-        run_backward((self,), (grad,), retain_graph)
+        run_backward((self,), (gradient,), retain_graph)
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
@@ -324,14 +330,13 @@ def _topological_order(roots) -> list:
         if root is None or id(root) in visited:
             continue
         visited.add(id(root))
-        stack = [(root, iter(root.parents or ()))]
+        stack = [(root, iter(root.parent_fns or ()))]
         while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                fn = parent.grad_fn if parent is not None else None
+            node, parent_fns = stack[-1]
+            for fn in parent_fns:
                 if fn is not None and id(fn) not in visited:
                     visited.add(id(fn))
-                    stack.append((fn, iter(fn.parents or ())))
+                    stack.append((fn, iter(fn.parent_fns or ())))
                     break
             else:
                 stack.pop()
@@ -403,12 +408,11 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
             input_grads = node.backward(node, grad)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
-            for parent, g in zip(node.parents, input_grads):
+            for parent, fn, g in zip(node.parents, node.parent_fns, input_grads):
                 if parent is None or g is None:
                     continue
                 if anomaly:
                     check_finite(g, type(node).__name__, "backward")
-                fn = parent.grad_fn
                 if fn is None:
                     deliver(parent, g)
                 else:

@@ -64,6 +64,13 @@ def test_resume_refuses_changed_options(run_dir, tmp_path, capsys):
     assert "onecycle" in capsys.readouterr().err
 
 
+def test_resume_cannot_stretch_an_epoch_shaped_schedule(tmp_path, capsys):
+    """A cosine schedule made for 1 epoch has ended; extending it would train at lr 0."""
+    assert _train(tmp_path, "--epochs", "1") == 0
+    assert main(["train", "--resume", str(tmp_path / "checkpoint.npz"), "--epochs", "2", "--no-progress"]) == 2
+    assert "cosine" in capsys.readouterr().err
+
+
 def test_evaluate_a_saved_model_and_a_checkpoint(run_dir, capsys):
     assert main(["evaluate", str(run_dir / "model.npz")]) == 0
     first = capsys.readouterr().out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Tensor
 
 
@@ -35,16 +37,20 @@ def resolve_keepdim(keepdim, keepdims) -> bool:
     return bool(keepdims) if keepdims is not None else bool(keepdim)
 
 
+class DimensionError(IndexError, ValueError):
+    """A dim out of range: an IndexError as in PyTorch, and a ValueError as bad input."""
+
+
 def normalize_axes(axis, ndim: int):
     """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints, or None."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not isinstance(a, int) or not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"dim {a!r} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % max(ndim, 1))
+        if not isinstance(a, (int, np.integer)) or not -max(ndim, 1) <= a < max(ndim, 1):
+            raise DimensionError(f"dim {a!r} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
     return tuple(sorted(set(out)))
 
 

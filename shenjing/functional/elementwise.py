@@ -325,6 +325,13 @@ class Move(Function):
         return B.to_device(grad, ctx.device), None
 
 
+def _floating(x):
+    """An integer or boolean tensor as the default float dtype (PyTorch's promotion for float math)."""
+    if isinstance(x, Tensor) and x.dtype.kind in "iub":
+        return Tensor._wrap(x.data.astype(B.get_default_dtype()))
+    return x
+
+
 def _binary(op):
     def apply(a, b):
         # NumPy scalars act like Python scalars (as in PyTorch): np.float64(2) * float32 stays float32
@@ -334,6 +341,8 @@ def _binary(op):
             b = b.item()
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             a = Tensor(a)
+        if isinstance(a, float) or isinstance(b, float) or op is Div:
+            a, b = _floating(a), _floating(b)  # int tensor with a float (or true division) gives float32
         return op.apply(a, b)
 
     return apply
@@ -384,39 +393,39 @@ def abs(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm; d/dx = 1/x."""
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def log1p(x: Tensor) -> Tensor:
     """log(1 + x), accurate for small x."""
-    return Log1p.apply(x)
+    return Log1p.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def sin(x: Tensor) -> Tensor:
-    return Sin.apply(x)
+    return Sin.apply(_floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
-    return Cos.apply(x)
+    return Cos.apply(_floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
     """tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x}) (seed 000 §4.4.2)."""
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """σ(x) = 1 / (1 + e^{-x}), split by sign for stability (seed 000 §4.4.1)."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:

@@ -173,6 +173,7 @@ def matmul(a, b) -> Tensor:
     kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if ka != kb:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({ka} != {kb})")
+    _check_same_dtype("matmul", a, b)
     return MatMul.apply(a, b)
 
 
@@ -235,4 +236,11 @@ def linear(input, weight, bias=None) -> Tensor:
                          "(expected input (*, in_features) and weight (out_features, in_features))")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias shape {tuple(bias.shape)} does not match weight shape {weight.shape}")
+    _check_same_dtype("linear", input, weight)
     return Linear.apply(input, weight, bias)
+
+
+def _check_same_dtype(name: str, a: Tensor, b: Tensor) -> None:
+    """Products of two floating tensors need one dtype (as PyTorch): no silent float64 promotion."""
+    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
+        raise TypeError(f"{name}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")

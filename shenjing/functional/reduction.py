@@ -16,9 +16,13 @@ from ..autograd import Function
 from ..tensor import Tensor
 from ._util import normalize_axes, resolve_dim, resolve_keepdim
 
-__all__ = ["sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin"]
+__all__ = [
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
+    "cumsum", "gather", "topk", "sort",
+]
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
+ValuesIndices = MaxMin
 
 
 def _restore(grad, shape, axes, keepdims):
@@ -154,6 +158,40 @@ class MaxAlong(Function):
         return out, None, None, None
 
 
+class Cumsum(Function):
+    """Running sum along an axis; the gradient is the reversed running sum of the output gradient."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return np.cumsum(x, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axis = ctx.axis
+        return np.flip(np.cumsum(np.flip(grad, axis), axis=axis), axis), None
+
+
+class Gather(Function):
+    """out[..., i, ...] = x[..., index[..., i, ...], ...] along one axis (``torch.gather``); the
+    gradient is scattered back, repeated indices accumulating."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis):
+        ctx.shape, ctx.index, ctx.axis = x.shape, index, axis
+        return np.take_along_axis(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = B.xp_of(grad)
+        out = xp.zeros(ctx.shape, dtype=grad.dtype)
+        positions = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(grad.ndim)])
+                     for i, n in enumerate(ctx.index.shape)]
+        positions[ctx.axis] = ctx.index
+        B.scatter_add(out, tuple(positions), grad)
+        return out, None, None
+
+
 def _axes_of(x: Tensor, dim, axis):
     return normalize_axes(resolve_dim(dim, axis), x.ndim)
 
@@ -168,20 +206,24 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None
     return Mean.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
 
 
-def var(x: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None,
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         axis=None, keepdims=None) -> Tensor:
-    """Variance Σ(x - x̄)² / (N - correction); ``correction=1`` (default) is the unbiased estimate."""
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
+    """Variance Σ(x - x̄)² / (N - correction); ``correction=1`` (default) is the unbiased estimate.
+
+    As in PyTorch, ``x.var(dim, unbiased, keepdim)`` positionally, or ``correction=`` by keyword
+    (``unbiased=False`` is ``correction=0``).
+    """
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
     return Var.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
 
 
-def std(x: Tensor, dim=None, keepdim: bool = False, *, correction: int = 1, unbiased=None,
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         axis=None, keepdims=None) -> Tensor:
     """Standard deviation √var (same arguments as :func:`var`)."""
     from .elementwise import sqrt
 
-    return sqrt(var(x, dim, keepdim, correction=correction, unbiased=unbiased, axis=axis, keepdims=keepdims))
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -247,3 +289,37 @@ def _arg(pick):
 
 
 argmax, argmin = _arg(np.argmax), _arg(np.argmin)
+
+
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    """y_i = Σ_{j<=i} x_j along ``dim``."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    return Cumsum.apply(x, axis)
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """``torch.gather``: out[i][j] = x[index[i][j]][j] for dim 0 (and so on); ``index`` has x's ndim."""
+    index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"gather: index must be an integer array with {x.ndim} dims, got shape "
+                         f"{tuple(index.shape)} and dtype {index.dtype}")
+    (axis,) = normalize_axes(dim, x.ndim)
+    return Gather.apply(x, index, axis)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False):
+    """Sorted values along ``dim`` and the indices they came from, as ``(values, indices)`` (stable)."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    keys = -x.data if descending else x.data
+    indices = np.argsort(keys, axis=axis, kind="stable")
+    return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) values along ``dim`` in order, with their indices."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    if not 0 <= k <= x.shape[axis]:
+        raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[axis]}")
+    keys = -x.data if largest else x.data
+    indices = np.argsort(keys, axis=axis, kind="stable")[(slice(None),) * axis + (slice(0, k),)]
+    return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))

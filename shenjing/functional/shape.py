@@ -16,7 +16,7 @@ from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
 __all__ = [
     "reshape", "view", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand",
     "broadcast_to", "flatten", "concatenate", "cat", "stack", "split", "chunk", "pad", "repeat",
-    "getitem", "clone",
+    "getitem", "setitem", "clone",
 ]
 
 
@@ -153,6 +153,28 @@ class GetItem(Function):
         return out, None
 
 
+class SetItem(Function):
+    """``x[index] = value`` as a new array: x's gradient is zero where it was overwritten, and
+    value's gradient is the gradient of the overwritten region (summed over broadcast axes)."""
+
+    @staticmethod
+    def forward(ctx, x, value, index):
+        ctx.index, ctx.value_shape = index, np.shape(value)
+        out = x.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = grad.copy()
+            gx[ctx.index] = 0
+        if ctx.needs_input_grad[1]:
+            gv = unbroadcast(grad[ctx.index], ctx.value_shape)
+        return gx, gv, None
+
+
 class Clone(Function):
     @staticmethod
     def forward(ctx, x):
@@ -256,10 +278,10 @@ def _tensors_arg(tensors, name: str) -> list:
     return tensors
 
 
-def concatenate(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join tensors along an existing dimension; all other dimensions must match."""
+def concatenate(tensors, dim: int | None = None, *, axis=None) -> Tensor:
+    """Join tensors along an existing dimension (default 0); all other dimensions must match."""
     tensors = _tensors_arg(tensors, "concatenate")
-    dim = resolve_dim(dim, axis)
+    dim = resolve_dim(dim, axis) or 0
     ref = tensors[0].shape
     (axis,) = normalize_axes(dim, len(ref))
     for t in tensors[1:]:
@@ -271,10 +293,10 @@ def concatenate(tensors, dim: int = 0, *, axis=None) -> Tensor:
 cat = concatenate
 
 
-def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
-    """Join same-shaped tensors along a new dimension."""
+def stack(tensors, dim: int | None = None, *, axis=None) -> Tensor:
+    """Join same-shaped tensors along a new dimension (default 0)."""
     tensors = _tensors_arg(tensors, "stack")
-    dim = resolve_dim(dim, axis)
+    dim = resolve_dim(dim, axis) or 0
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: shapes {tensors[0].shape} and {t.shape} differ")
@@ -284,8 +306,10 @@ def stack(tensors, dim: int = 0, *, axis=None) -> Tensor:
     return Stack.apply(*tensors, axis=dim % ndim)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """PyTorch's ``split``: pieces of ``split_size`` (the last may be smaller), or of the listed sizes."""
+def split(x: Tensor, split_size_or_sections, dim: int | None = None, *, axis=None) -> tuple:
+    """PyTorch's ``split``: pieces of ``split_size`` (the last may be smaller), or of the listed sizes
+    (along ``dim``, default 0)."""
+    dim = resolve_dim(dim, axis) or 0
     (axis,) = normalize_axes(dim, x.ndim)
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
@@ -350,6 +374,23 @@ def _index_arg(index, xp):
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]`` with NumPy semantics (basic, integer-array and boolean indexing)."""
     return GetItem.apply(x, _index_arg(index, B.xp_of(x.data)))
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """``x[index] = value``. Under ``no_grad``, or when no gradient is involved, the array is written
+    in place; otherwise the write is recorded (x becomes the output of :class:`SetItem`, as PyTorch
+    records an in-place op), so gradients flow through the new values."""
+    index = _index_arg(index, B.xp_of(x.data))
+    if x._records_write(value):
+        x._rebind(SetItem.apply(x._previous(), value, index))
+        return
+    value = value.data if isinstance(value, Tensor) else value
+    if hasattr(value, "shape"):
+        value = B.to_device(value, x.device)
+    try:
+        x.data[index] = value
+    except (ValueError, IndexError) as err:
+        raise type(err)(f"setitem on a tensor of shape {x.shape}: {err}") from None
 
 
 def clone(x: Tensor) -> Tensor:

@@ -134,6 +134,7 @@ def save(obj, path) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as f:
             (_write_npz if fmt == ".npz" else _write_safetensors)(f, arrays)
             f.flush()
@@ -143,6 +144,12 @@ def save(obj, path) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _read_npz(path) -> OrderedDict:

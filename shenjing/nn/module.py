@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Iterator
 
 import numpy as np
@@ -235,8 +235,8 @@ class Module:
         return _RemovableHandle(self._backward_hooks, hook)
 
     # ----- state -------------------------------------------------------------
-    def state_dict(self) -> OrderedDict:
-        """Parameters and persistent buffers by dotted name (the Tensors themselves, not copies)."""
+    def _state_tensors(self) -> OrderedDict:
+        """The live parameters and persistent buffers by dotted name."""
         state = OrderedDict()
         for prefix, module in self.named_modules():
             skip = module.__dict__.get("_non_persistent", set())
@@ -246,18 +246,27 @@ class Module:
                         state[f"{prefix}.{name}" if prefix else name] = t
         return state
 
+    def state_dict(self, keep_vars: bool = False) -> OrderedDict:
+        """Parameters and persistent buffers by dotted name, as detached tensors sharing their data
+        (PyTorch's semantics; ``keep_vars=True`` gives the Parameters themselves)."""
+        state = self._state_tensors()
+        if keep_vars:
+            return state
+        return OrderedDict((k, Tensor._wrap(t.data)) for k, t in state.items())
+
     def load_state_dict(self, state_dict, strict: bool = True):
         """Copy arrays (or Tensors) into this module's parameters and buffers.
 
-        With ``strict=True`` a missing or unexpected key raises ``KeyError`` listing them; a
-        shape mismatch raises ``ValueError`` naming the key. Nothing is written unless every
-        entry checks out. Returns ``(missing_keys, unexpected_keys)``.
+        With ``strict=True`` a missing or unexpected key raises :class:`StateDictError` (a
+        RuntimeError, as in PyTorch, and a KeyError) listing them; a shape mismatch raises
+        ``ValueError`` naming the key. Nothing is written unless every entry checks out.
+        Returns ``(missing_keys, unexpected_keys)`` as a named tuple.
         """
-        own = self.state_dict()
+        own = self._state_tensors()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise StateDictError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         staged = []
         for key, target in own.items():
             if key not in state_dict:
@@ -277,23 +286,39 @@ class Module:
         with no_grad():
             for target, value in staged:
                 target.data = B.to_device(B.asarray(value).astype(target.dtype, copy=True), target.device)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ------------------------------------------------------------
     def extra_repr(self) -> str:
         return ""
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        """The number of learnable values (shared parameters counted once)."""
+        return count_parameters(self)
 
     def __repr__(self) -> str:
         lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
         head = f"{type(self).__name__}({self.extra_repr()}"
-        count = self.num_parameters()
+        count = count_parameters(self)
         suffix = f"  # {count:,} parameters" if count else ""
         if not lines:
             return head + ")" + suffix
         return head + suffix + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def count_parameters(module: Module) -> int:
+    """The number of learnable values in ``module`` (each shared parameter counted once)."""
+    return sum(p.numel() for p in module.parameters())
+
+
+class StateDictError(RuntimeError, KeyError):
+    """Missing or unexpected keys in ``load_state_dict(strict=True)``."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 class _RemovableHandle:

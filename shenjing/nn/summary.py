@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import Tensor, no_grad
-from .module import Module
+from .module import Module, count_parameters
 
 __all__ = ["summary"]
 
@@ -60,7 +60,7 @@ def summary(model: Module, input_shape, dtype=None, print_fn=print) -> int:
             object.__setattr__(m, "training", modes[id(m)])
     table = [(f"{name} ({type(m).__name__})", records.get(name, "-"),
               sum(p.numel() for p in m._parameters.values() if p is not None)) for name, m in rows]
-    total = model.num_parameters()
+    total = count_parameters(model)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     width = max([len("Layer (type)")] + [len(r[0]) for r in table]) + 2
     shape_width = max([len("Output Shape")] + [len(r[1]) for r in table]) + 2

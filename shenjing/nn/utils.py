@@ -52,7 +52,7 @@ def l2_penalty(params) -> Tensor:
 def param_groups_no_decay(model: Module, weight_decay: float = 0.01, no_decay=("bias", "norm")) -> list[dict]:
     """Two optimiser parameter groups, the BERT recipe of the notes (seed 004 §5.2.6.3): parameters
     whose name, or whose owning module's class name, contains one of ``no_decay`` (case-insensitive)
-    get ``weight_decay=0``; all others get ``weight_decay``. Empty groups are left out.
+    get ``weight_decay=0``; all others get ``weight_decay``. Returns ``[decayed, exempt]`` (either may be empty).
     """
     keys = tuple(k.lower() for k in no_decay)
     decay, exempt, seen = [], [], set()
@@ -65,8 +65,7 @@ def param_groups_no_decay(model: Module, weight_decay: float = 0.01, no_decay=("
             full = f"{prefix}.{name}" if prefix else name
             hit = any(k in full.lower() or k in kind for k in keys)
             (exempt if hit else decay).append(p)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": exempt, "weight_decay": 0.0}]
-    return [g for g in groups if g["params"]]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": exempt, "weight_decay": 0.0}]
 
 
 def _grads(parameters) -> list:

@@ -39,6 +39,8 @@ class Optimizer:
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: params is an empty list; give at least one parameter")
+        if all(isinstance(g, tuple) and len(g) == 2 and isinstance(g[1], Tensor) for g in groups):
+            groups = [p for _, p in groups]  # model.named_parameters()
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:

@@ -14,7 +14,7 @@ E, HEADS, N, L, S = 8, 2, 3, 4, 5
 def twin_mha(torch, **kw):
     torch.manual_seed(0)
     theirs = torch.nn.MultiheadAttention(E, HEADS, batch_first=True, **kw).double()
-    ours = nn.MultiheadAttention(E, HEADS, **kw).double()
+    ours = nn.MultiheadAttention(E, HEADS, batch_first=True, **kw).double()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     return ours, theirs
 
@@ -88,7 +88,7 @@ def test_mha_causal_and_sequence_first(torch):
 
 def test_mha_gradcheck():
     sj.manual_seed(0)
-    mha = nn.MultiheadAttention(4, 2).double()
+    mha = nn.MultiheadAttention(4, 2, batch_first=True).double()
     rng = np.random.default_rng(3)
     q, k = (sj.Tensor(rng.standard_normal((1, 2, 4)), requires_grad=True) for _ in range(2))
     pad = np.array([[False, True]])
@@ -98,7 +98,7 @@ def test_mha_gradcheck():
 def test_mha_bad_arguments():
     with pytest.raises(ValueError, match="divisible"):
         nn.MultiheadAttention(6, 4)
-    mha = nn.MultiheadAttention(E, HEADS)
+    mha = nn.MultiheadAttention(E, HEADS, batch_first=True)
     x = sj.Tensor(np.zeros((N, L, E), np.float32))
     with pytest.raises(ValueError, match="attn_mask"):
         mha(x, x, x, attn_mask=np.zeros((L + 1, L), bool))
@@ -112,7 +112,8 @@ def test_encoder_layer_matches_torch(torch, norm_first, activation):
     torch.manual_seed(0)
     theirs = torch.nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.0, activation=activation, batch_first=True,
                                               norm_first=norm_first).double()
-    ours = nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.0, activation=activation, norm_first=norm_first)
+    ours = nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.0, activation=activation, batch_first=True,
+                                      norm_first=norm_first)
     ours.double().load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert list(ours.state_dict()) == list(theirs.state_dict())
     rng = np.random.default_rng(4)
@@ -133,7 +134,7 @@ def test_encoder_layer_matches_torch(torch, norm_first, activation):
 
 def test_encoder_layer_dropout_only_in_training():
     sj.manual_seed(0)
-    layer = nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.5)
+    layer = nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.5, batch_first=True)
     x = sj.Tensor(np.random.default_rng(5).standard_normal((N, L, E)).astype(np.float32))
     assert not np.allclose(layer(x).numpy(), layer(x).numpy())
     layer.eval()
@@ -155,3 +156,13 @@ def test_positional_encoding_is_the_sinusoid():
     np.testing.assert_array_equal(y[0], y[1])
     with pytest.raises(ValueError, match="length"):
         pe(sj.Tensor(np.zeros((1, 11, 6), np.float32)))
+
+
+def test_defaults_are_pytorchs_sequence_first(torch):
+    """As in PyTorch, attention layers take (L, N, E) unless batch_first=True."""
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(E, HEADS).double()
+    ours = nn.MultiheadAttention(E, HEADS).double()
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(6).standard_normal((L, N, E))
+    assert_close(ours(*[sj.Tensor(x)] * 3)[0], theirs(*[torch.tensor(x)] * 3)[0])

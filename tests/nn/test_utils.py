@@ -73,8 +73,8 @@ def test_param_groups_no_decay_bert_recipe():
     assert [g["weight_decay"] for g in groups] == [0.05, 0.0]
     assert groups[0]["params"] == [model.dense.weight]
     assert len(groups[1]["params"]) == 5
-    only = utils.param_groups_no_decay(nn.Linear(2, 2), no_decay=())
-    assert len(only) == 1 and len(only[0]["params"]) == 2
+    decayed, exempt = utils.param_groups_no_decay(nn.Linear(2, 2), no_decay=())
+    assert len(decayed["params"]) == 2 and exempt["params"] == []
 
 
 def test_receptive_field_of_dilated_stack():

@@ -20,7 +20,9 @@ from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
 from .functional.elementwise import abs, clip, clamp, cos, exp, log, log1p, maximum, minimum, relu, sigmoid
 from .functional.elementwise import sin, sqrt, tanh, where
 from .functional.linalg import dot, einsum, matmul, tensordot
-from .functional.reduction import argmax, argmin, logsumexp, mean, prod, std, sum, var
+from .functional.activation import log_softmax, softmax
+from .functional.reduction import amax, amin, argmax, argmin, cumsum, gather, logsumexp, max, mean, min, prod
+from .functional.reduction import sort, std, sum, topk, var
 from .functional.shape import cat, chunk, concatenate, flatten, permute, reshape, split, squeeze, stack
 from .functional.shape import transpose, unsqueeze
 from . import nn, optim, metrics, data  # noqa: E402

@@ -19,8 +19,8 @@ class _Elementwise(Module):
 
     fn = None
 
-    def __init__(self, **options):
-        super().__init__()
+    def __init__(self, inplace: bool = False, **options):
+        super().__init__()  # ``inplace`` is accepted for PyTorch code; the input is never overwritten
         self.options = options
 
     def forward(self, x: Tensor) -> Tensor:
@@ -65,7 +65,7 @@ class LeakyReLU(_Elementwise):
 
     fn = staticmethod(A.leaky_relu)
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__(negative_slope=negative_slope)
 
 
@@ -74,7 +74,7 @@ class ELU(_Elementwise):
 
     fn = staticmethod(A.elu)
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__(alpha=alpha)
 
 
@@ -101,7 +101,7 @@ class Hardtanh(_Elementwise):
 
     fn = staticmethod(A.hardtanh)
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
         super().__init__(min_val=min_val, max_val=max_val)
 
 

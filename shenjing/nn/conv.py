@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from .. import _backend as B
-from ..functional.conv import conv1d, conv2d, deform_conv2d, int_tuple
+from ..functional.conv import conv1d, conv2d, conv_pads, deform_conv2d, int_tuple
+from ..functional.shape import pad
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -30,9 +31,13 @@ class _ConvNd(Module):
     _nd = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, dtype=None, device=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None, device=None):
         super().__init__()
         name = type(self).__name__
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                             f"got {padding_mode!r}")
+        self.padding_mode = padding_mode
         for arg, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
             if not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
@@ -53,6 +58,14 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
 
+    def _padded(self, x: Tensor):
+        """(input, padding) for the convolution: non-zero padding modes pad the input explicitly first."""
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        pads = conv_pads(self.padding, self.kernel_size, self.stride, self.dilation)
+        flat = [p for pair in reversed(pads) for p in pair]  # F.pad lists pairs from the last dim
+        return pad(x, flat, mode=self.padding_mode), 0
+
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
              f"padding={self.padding}")
@@ -71,7 +84,8 @@ class Conv2d(_ConvNd):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = self._padded(x)
+        return conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -80,7 +94,8 @@ class Conv1d(_ConvNd):
     _nd = 1
 
     def forward(self, x: Tensor) -> Tensor:
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        x, padding = self._padded(x)
+        padding = padding if isinstance(padding, (str, int)) else padding[0]
         return conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 

@@ -22,8 +22,8 @@ class Dropout(Module):
     ``scale='test'`` scales by (1 - p) at inference instead (the notes' second way).
     """
 
-    def __init__(self, p: float = 0.5, scale: str = "train"):
-        super().__init__()
+    def __init__(self, p: float = 0.5, inplace: bool = False, scale: str = "train"):
+        super().__init__()  # ``inplace`` is accepted for PyTorch code; the input is never overwritten
         if scale not in ("train", "test"):
             raise ValueError(f"Dropout: scale must be 'train' or 'test', got {scale!r}")
         self.p, self.scale = _check_p(p, "Dropout"), scale

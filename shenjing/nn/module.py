@@ -40,6 +40,7 @@ class Module:
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -110,6 +111,24 @@ class Module:
             yield name, module
             children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` ('' is this module)."""
+        module = self
+        for name in filter(None, target.split(".")):
+            child = module._modules.get(name)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule '{name}' (looking up '{target}')")
+            module = child
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target``, e.g. ``'0.weight'``."""
+        prefix, _, name = target.rpartition(".")
+        module = self.get_submodule(prefix)
+        if module._parameters.get(name) is None:
+            raise AttributeError(f"{type(module).__name__} has no parameter '{name}' (looking up '{target}')")
+        return module._parameters[name]
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -213,6 +232,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
+        for hook in self._forward_pre_hooks.values():
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         out = self.forward(*args, **kwargs)
         if self._backward_hooks:
             out = _attach_backward_hooks(self, out)
@@ -221,6 +244,10 @@ class Module:
             if result is not None:
                 out = result
         return out
+
+    def register_forward_pre_hook(self, hook) -> _RemovableHandle:
+        """``hook(module, inputs)`` runs before forward; a non-None return replaces the inputs."""
+        return _RemovableHandle(self._forward_pre_hooks, hook)
 
     def register_forward_hook(self, hook) -> _RemovableHandle:
         """``hook(module, inputs, output)`` runs after forward; a non-None return replaces the output."""

@@ -154,3 +154,18 @@ def test_attention_pooling_gradcheck_and_mask():
     assert_close(out[0], layer(h[:1, :2])[0])
     with pytest.raises(ValueError, match="shape"):
         layer(sj.randn(2, 4, 5))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_padding_modes_match_torch(torch, mode):
+    torch.manual_seed(0)
+    theirs = torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode).double()
+    ours = nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode).double()
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 6))
+    xs, xt = sj.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = ours(xs), theirs(xt)
+    assert_close(out, expected)
+    out.sum().backward()
+    expected.sum().backward()
+    assert_close(xs.grad, xt.grad)

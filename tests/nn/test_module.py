@@ -112,3 +112,22 @@ def test_identity_flatten_and_containers():
     assert len(ml) == 2 and "a" in md and len(list(md.parameters())) == 2
     with pytest.raises(TypeError, match="Module"):
         nn.Sequential(nn.ReLU(), lambda x: x)
+
+
+def test_pytorch_style_module_helpers():
+    model = nn.Sequential(nn.Linear(2, 3), nn.PReLU())
+    assert "PReLU" in repr(model)  # an attribute named num_parameters must not break printing
+    assert model.get_submodule("0") is model[0] and model.get_parameter("0.bias") is model[0].bias
+    calls = []
+    handle = model.register_forward_pre_hook(lambda module, inputs: calls.append(inputs[0].shape))
+    model(sj.ones(4, 2))
+    handle.remove()
+    model(sj.ones(4, 2))
+    assert calls == [(4, 2)]
+    state = model.state_dict()
+    assert not state["0.weight"].requires_grad and state["0.weight"].data is model[0].weight.data
+    assert model.state_dict(keep_vars=True)["0.weight"] is model[0].weight
+    with pytest.raises(RuntimeError, match="missing keys"):
+        model.load_state_dict({"0.weight": state["0.weight"]})
+    result = model.load_state_dict({"0.weight": state["0.weight"]}, strict=False)
+    assert "0.bias" in result.missing_keys and result.unexpected_keys == []

@@ -234,8 +234,8 @@ def schedule_curves(out=None, steps: int = 200) -> list[str]:
 
     Every schedule starts from lr = 0.1 (CyclicLR between 0.025 and 0.1, seed 004 §6.1.2's
     base_lr = max_lr/4); OneCycleLR's momentum is drawn on a second axis; ReduceLROnPlateau
-    follows a loss that stops improving. Writes ``lr_schedules.png`` into ``out`` and returns
-    its path in a list.
+    follows a loss that stops improving. Writes ``lr_schedules.png`` and an animated
+    ``lr_schedules.gif`` (the curves drawn step by step) into ``out`` and returns both paths.
     """
     if not isinstance(steps, int) or steps < 10:
         raise ValueError(f"steps must be an int >= 10, got {steps!r}")
@@ -243,23 +243,27 @@ def schedule_curves(out=None, steps: int = 200) -> list[str]:
     cols = 4
     rows = math.ceil(len(schedules) / cols)
     fig = _figure(figsize=(4 * cols, 2.6 * rows))
+    lines, curves = [], []
     for i, (title, make, metric) in enumerate(schedules):
         ax = fig.add_subplot(rows, cols, i + 1)
         lrs, momenta = _run_schedule(make, steps, metric, momentum="OneCycle" in title)
-        ax.plot(lrs, color="#377eb8")
+        lines += ax.plot(lrs, color="#377eb8")
+        curves.append(np.column_stack([np.arange(len(lrs)), lrs]))
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
         ax.set_ylabel("lr", fontsize=8)
         ax.tick_params(labelsize=7)
         if momenta is not None:
             twin = ax.twinx()
-            twin.plot(momenta, color="#e41a1c", ls="--")
+            lines += twin.plot(momenta, color="#e41a1c", ls="--")
+            curves.append(np.column_stack([np.arange(len(momenta)), momenta]))
             twin.set_ylabel("momentum", fontsize=8, color="#e41a1c")
             twin.tick_params(labelsize=7)
     fig.tight_layout()
-    path = os.path.join(_out_dir(out), "lr_schedules.png")
-    fig.savefig(path, dpi=90)
-    return [path]
+    png, gif = (os.path.join(_out_dir(out), f"lr_schedules.{ext}") for ext in ("png", "gif"))
+    fig.savefig(png, dpi=90)
+    _animate(fig, lines, curves, steps, gif)
+    return [png, gif]
 
 
 def ema_figure(out=None) -> list[str]:

@@ -39,4 +39,4 @@ def test_optimizer_paths_accepts_names_and_factories(tmp_path):
 def test_schedule_curves_and_ema_figure(tmp_path):
     for path in viz.schedule_curves(out=tmp_path) + viz.ema_figure(out=tmp_path):
         _check_image(path)
-    assert sorted(os.listdir(tmp_path)) == ["ema_bias_correction.png", "lr_schedules.png"]
+    assert sorted(os.listdir(tmp_path)) == ["ema_bias_correction.png", "lr_schedules.gif", "lr_schedules.png"]

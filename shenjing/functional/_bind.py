@@ -47,9 +47,11 @@ def _fill_(self, value):
 
 
 def _random_(draw):
+    """In-place random fill from the seeded CPU generator (the same draws on every device)."""
+
     def method(self, *args):
-        values = draw(B.rng(self.device), self.shape, *args)
-        return _fill_(self, B.xp_of(self.data).asarray(values).astype(self.dtype))
+        values = draw(B.rng("cpu"), self.shape, *args)
+        return _fill_(self, B.to_device(values.astype(self.dtype), self.device))
 
     return method
 

@@ -12,6 +12,19 @@ IDX = np.array([0, 2, 2, 1])  # repeated indices on purpose
 MASK = np.array([True, False, True])
 
 
+GATHER = np.array([[0, 0, 3], [2, 1, 1], [3, 3, 0]])
+
+
+def _assign(x, row):
+    x[1] = row * 3.0
+    return x
+
+
+def _iadd(x, row):
+    x += row
+    return x
+
+
 def _t(np_index):
     """The same index for torch (a torch tensor instead of a NumPy array)."""
     import torch
@@ -126,6 +139,13 @@ CASES = [
     ("index_bool_tensor_cond", lambda a: a[a > 0], lambda a: a[a > 0], [(3, 4)], None),
     ("index_mixed", lambda a: a[1:, IDX], lambda a: a[1:, _t(IDX)], [(3, 4)], None),
     ("clone", lambda a: a.clone() * a, lambda a: a.clone() * a, [(3,)], None),
+    ("cumsum", lambda a: a.cumsum(1), lambda a: a.cumsum(1), [(3, 4)], None),
+    ("gather", lambda a: a.gather(1, GATHER), lambda a: a.gather(1, _t(GATHER)), [(3, 4)], None),
+    ("topk", lambda a: a.topk(2, dim=0).values, lambda a: a.topk(2, dim=0).values, [(3, 4)], "distinct"),
+    ("flip", lambda a: a.flip(0, 1), lambda a: a.flip(0, 1), [(3, 4)], None),
+    ("norm", lambda a: a.norm(dim=1), lambda a: a.norm(dim=1), [(3, 4)], None),
+    ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
+    ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]
 
 

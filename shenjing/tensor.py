@@ -14,6 +14,7 @@ bound to Tensor's operators when the package initialises.
 
 from __future__ import annotations
 
+import functools
 import weakref
 
 import numpy as np
@@ -36,6 +37,17 @@ def is_grad_enabled() -> bool:
     return grad_mode.enabled
 
 
+def _run_inside(make_context, fn):
+    """``fn`` wrapped so that each call runs inside a fresh ``make_context()`` (the decorator forms)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with make_context():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 class set_grad_enabled:
     """Context manager (and decorator) that turns graph recording on or off."""
 
@@ -53,14 +65,7 @@ class set_grad_enabled:
         return False
 
     def __call__(self, fn):
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _run_inside(lambda: set_grad_enabled(self.mode), fn)
 
 
 class no_grad(set_grad_enabled):
@@ -100,14 +105,7 @@ class detect_anomaly:
         return False
 
     def __call__(self, fn):
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
-                return fn(*args, **kwargs)
-
-        return wrapper
+        return _run_inside(lambda: detect_anomaly(self.check_nan), fn)
 
 
 class AnomalyError(FloatingPointError, RuntimeError):

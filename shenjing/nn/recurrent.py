@@ -79,6 +79,10 @@ class RNNBase(Module):
     def forward(self, input: Tensor, hx=None):
         """input (N, L, in) (or (L, N, in) without ``batch_first``, or unbatched (L, in)); hx as in
         ``recurrent_layers``. Returns ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``."""
+        if isinstance(input, Tensor) and input.ndim in (2, 3) and input.shape[-1] != self.input_size:
+            layout = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"
+            raise ValueError(f"{type(self).__name__}: expected input {layout} with input_size={self.input_size}, "
+                             f"got shape {input.shape}")
         unbatched = isinstance(input, Tensor) and input.ndim == 2
         if unbatched:
             input = unsqueeze(input, 0 if self.batch_first else 1)

@@ -20,7 +20,7 @@ from .elementwise import mul, stable_sigmoid
 
 __all__ = [
     "hardtanh", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "gelu", "softplus", "softmax", "log_softmax",
-    "maxout",
+    "maxout", "silu", "mish", "selu", "logsigmoid", "softsign", "hardsigmoid", "hardswish",
 ]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -116,6 +116,90 @@ Softplus = _pointwise(
     lambda x, out, beta, threshold: np.where(x * beta > threshold, x.dtype.type(1), stable_sigmoid(x * beta)),
     "log(1 + e^{βx})/β, linear past the threshold; derivative σ(βx).",
 )
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def _softplus_unit(x):
+    """log(1 + eˣ), stable for any x."""
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+
+
+def _mish_grad(x, out):
+    t = np.tanh(_softplus_unit(x))
+    return t + x * (1 - t * t) * stable_sigmoid(x)
+
+
+Silu = _pointwise(
+    "Silu", lambda x: x * stable_sigmoid(x),
+    lambda x, out: stable_sigmoid(x) * (1 + x * (1 - stable_sigmoid(x))),
+    "x·σ(x); derivative σ(x)(1 + x(1 - σ(x))).",
+)
+Mish = _pointwise(
+    "Mish", lambda x: x * np.tanh(_softplus_unit(x)), _mish_grad,
+    "x·tanh(softplus(x)); derivative tanh(sp) + x·sech²(sp)·σ(x).",
+)
+Selu = _pointwise(
+    "Selu",
+    lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))).astype(x.dtype),
+    lambda x, out: np.where(x > 0, x.dtype.type(_SELU_SCALE), out + x.dtype.type(_SELU_SCALE * _SELU_ALPHA)),
+    "λ·(x if x > 0 else α(eˣ - 1)) with PyTorch's α and λ.",
+)
+LogSigmoid = _pointwise(
+    "LogSigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+    lambda x, out: stable_sigmoid(-x),
+    "log σ(x) = -softplus(-x); derivative σ(-x).",
+)
+Softsign = _pointwise(
+    "Softsign", lambda x: x / (1 + np.abs(x)), lambda x, out: 1 / (1 + np.abs(x)) ** 2,
+    "x / (1 + |x|); derivative 1 / (1 + |x|)².",
+)
+Hardsigmoid = _pointwise(
+    "Hardsigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype),
+    lambda x, out: (((x > -3) & (x < 3)) / 6).astype(x.dtype),
+    "clip(x/6 + ½, 0, 1); derivative 1/6 inside (-3, 3).",
+)
+Hardswish = _pointwise(
+    "Hardswish", lambda x: x * np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype),
+    lambda x, out: np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype),
+    "x·hardsigmoid(x); derivative 0 below -3, x/3 + ½ up to 3, then 1 (PyTorch's).",
+)
+
+
+def silu(x: Tensor) -> Tensor:
+    """SiLU(x) = x·σ(x) (swish). Any shape."""
+    return Silu.apply(x)
+
+
+def mish(x: Tensor) -> Tensor:
+    """Mish(x) = x·tanh(softplus(x)). Any shape."""
+    return Mish.apply(x)
+
+
+def selu(x: Tensor) -> Tensor:
+    """SELU(x) = λ(x if x > 0 else α(eˣ - 1)), λ ≈ 1.0507, α ≈ 1.6733. Any shape."""
+    return Selu.apply(x)
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log σ(x), computed without overflow. Any shape."""
+    return LogSigmoid.apply(x)
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|). Any shape."""
+    return Softsign.apply(x)
+
+
+def hardsigmoid(x: Tensor) -> Tensor:
+    """ReLU6(x + 3) / 6, a piecewise-linear sigmoid. Any shape."""
+    return Hardsigmoid.apply(x)
+
+
+def hardswish(x: Tensor) -> Tensor:
+    """x·ReLU6(x + 3) / 6. Any shape."""
+    return Hardswish.apply(x)
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:

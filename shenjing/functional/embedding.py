@@ -8,7 +8,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 
-__all__ = ["embedding"]
+__all__ = ["embedding", "one_hot"]
 
 
 class Embedding(Function):
@@ -45,3 +45,16 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     if padding_idx is not None:
         padding_idx = int(np.int64(padding_idx)) % n
     return Embedding.apply(weight, indices, padding_idx)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Integer class indices (any shape) -> int64 one-hot vectors with a trailing dim of ``num_classes``
+    (default: the largest index + 1), as PyTorch's ``F.one_hot``. Not differentiable."""
+    idx = tensor.data if isinstance(tensor, Tensor) else B.asarray(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")
+    n = int(idx.max()) + 1 if num_classes == -1 else int(num_classes)
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"one_hot: class indices must lie in [0, {n}), got range [{int(idx.min())}, {int(idx.max())}]")
+    xp = B.xp_of(idx)
+    return Tensor._wrap((idx[..., None] == xp.arange(n)).astype(B.int64))

@@ -19,7 +19,7 @@ from .elementwise import abs, exp, mul, pow, stable_sigmoid, sub, where
 from .reduction import argmax, mean, sum
 
 __all__ = [
-    "mse_loss", "l1_loss", "smooth_l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss", "kl_div", "focal_loss", "dice_loss", "zero_one_loss", "multi_exit_loss",
 ]
 
@@ -190,6 +190,13 @@ class BinaryCrossEntropyWithLogits(Function):
         if ctx.needs_input_grad[1]:
             gt = g * (-x if ctx.pw is None else -x + (ctx.pw - 1) * ctx.sp)
         return gx, gt, None, None, None
+
+
+def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Huber: ½d² where |d| < δ, δ(|d| - ½δ) elsewhere, d = x - y; equals δ·smooth_l1_loss(β=δ)."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return mul(smooth_l1_loss(input, target, reduction, beta=delta), delta)
 
 
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:

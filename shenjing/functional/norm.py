@@ -12,9 +12,11 @@ import numpy as np
 
 from ..autograd import Function
 from ..tensor import Tensor
+from . import elementwise as E
+from . import reduction as R
 from .shape import reshape
 
-__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm"]
+__all__ = ["batch_norm", "layer_norm", "instance_norm", "group_norm", "normalize"]
 
 
 class Normalize(Function):
@@ -202,3 +204,11 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
     mean, var, centered = _moments(grouped.data, axes)
     out = _normalize(grouped, weight, bias, mean, var, eps, axes, param_shape, True, centered)
     return reshape(out, input.shape)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(‖x‖_p, ε) along ``dim`` (PyTorch's ``F.normalize``): unit-norm vectors."""
+    if p <= 0:
+        raise ValueError(f"normalize: p must be positive, got {p}")
+    norm = E.pow(R.sum(E.pow(E.abs(input), p), dim, keepdim=True), 1.0 / p)
+    return input / E.maximum(norm, eps)

@@ -10,7 +10,7 @@ from .module import Module, Parameter
 
 __all__ = [
     "Sigmoid", "Tanh", "ReLU", "ReLU6", "LeakyReLU", "PReLU", "RReLU", "ELU", "GELU", "Softplus", "Hardtanh", "Abs",
-    "Softmax", "LogSoftmax",
+    "Softmax", "LogSoftmax", "SiLU", "Mish", "SELU", "LogSigmoid", "Softsign", "Hardsigmoid", "Hardswish",
 ]
 
 
@@ -153,3 +153,17 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+def _simple(name: str, fn, doc: str):
+    """A parameter-free activation layer around ``fn``."""
+    return type(name, (_Elementwise,), {"fn": staticmethod(fn), "__doc__": doc})
+
+
+SiLU = _simple("SiLU", A.silu, "x·σ(x) (swish).")
+Mish = _simple("Mish", A.mish, "x·tanh(softplus(x)).")
+SELU = _simple("SELU", A.selu, "Scaled ELU with PyTorch's constants.")
+LogSigmoid = _simple("LogSigmoid", A.logsigmoid, "log σ(x).")
+Softsign = _simple("Softsign", A.softsign, "x / (1 + |x|).")
+Hardsigmoid = _simple("Hardsigmoid", A.hardsigmoid, "ReLU6(x + 3) / 6.")
+Hardswish = _simple("Hardswish", A.hardswish, "x·ReLU6(x + 3) / 6.")

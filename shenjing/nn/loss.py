@@ -8,7 +8,7 @@ from .module import Module
 
 __all__ = [
     "MSELoss", "L1Loss", "SmoothL1Loss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
-    "KLDivLoss", "FocalLoss", "DiceLoss", "ZeroOneLoss",
+    "KLDivLoss", "FocalLoss", "DiceLoss", "ZeroOneLoss", "HuberLoss",
 ]
 
 
@@ -59,6 +59,15 @@ class SmoothL1Loss(_Loss):
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0):
         super().__init__(reduction=reduction, beta=beta)
+
+
+class HuberLoss(_Loss):
+    """½d² for |d| < δ, δ(|d| - ½δ) otherwise."""
+
+    fn = staticmethod(L.huber_loss)
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction=reduction, delta=delta)
 
 
 class BCELoss(_Loss):

@@ -17,7 +17,7 @@ from .optimizer import Optimizer, nested_state, plain
 __all__ = [
     "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "ReduceLROnPlateau", "LinearWarmupDecay",
-    "InverseSqrtWarmup", "MomentumSchedule",
+    "InverseSqrtWarmup", "MomentumSchedule", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
 ]
 
 
@@ -169,6 +169,76 @@ class ExponentialLR(LRScheduler):
         if self._step_count == 1:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
+
+
+class MultiplicativeLR(LRScheduler):
+    """η_t = η_{t-1} · λ(t): each step multiplies the current lr by ``lr_lambda(t)``."""
+
+    _unsaved = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable | list[Callable], last_epoch: int = -1):
+        _check_optimizer(optimizer)
+        self.lr_lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return self._current_lrs()
+        return [lr * fn(self.last_epoch) for lr, fn in zip(self._current_lrs(), self.lr_lambdas)]
+
+
+class ConstantLR(LRScheduler):
+    """η_t = η₀ · factor for t < total_iters, then η₀ (a constant warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        if not 0 < factor <= 1:
+            raise ValueError(f"factor must be in (0, 1], got {factor!r}")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs = self._current_lrs()
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in lrs]
+        if self.last_epoch != self.total_iters:
+            return lrs
+        return [lr / self.factor for lr in lrs]
+
+
+class LinearLR(LRScheduler):
+    """η_t = η₀ · (s + (e - s)·min(t, T)/T): the factor moves linearly from ``start_factor`` s to
+    ``end_factor`` e over ``total_iters`` T steps (PyTorch's recursive form, so it composes)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1):
+        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
+            raise ValueError(f"start_factor must be in (0, 1] and end_factor in [0, 1], got {start_factor!r} and "
+                             f"{end_factor!r}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs, t, s, e, T = self._current_lrs(), self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if t == 0:
+            return [lr * s for lr in lrs]
+        if t > T:
+            return lrs
+        return [lr * (1.0 + (e - s) / (T * s + (t - 1) * (e - s))) for lr in lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """η_t = η₀ · (1 - min(t, T)/T)^power (PyTorch's recursive form)."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lrs, t, T = self._current_lrs(), self.last_epoch, self.total_iters
+        if t == 0 or t > T:
+            return lrs
+        decay = ((1.0 - t / T) / (1.0 - (t - 1) / T)) ** self.power
+        return [lr * decay for lr in lrs]
 
 
 class CosineAnnealingLR(LRScheduler):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -63,3 +65,19 @@ def shape_arg(shape) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
+
+
+def allow_unbatched(batched_ndim: int):
+    """Let a function of (N, C, *spatial) inputs also take one unbatched sample (C, *spatial), as
+    PyTorch's convolutions and pools do: the sample is given a batch dim of 1 and loses it again."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(input, *args, **kwargs):
+            if isinstance(input, Tensor) and input.ndim == batched_ndim - 1:
+                return fn(input.unsqueeze(0), *args, **kwargs).squeeze(0)
+            return fn(input, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

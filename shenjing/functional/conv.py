@@ -18,7 +18,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import allow_unbatched, as_tensor
 from .linalg import linear
 
 __all__ = ["conv1d", "conv2d", "deform_conv2d"]
@@ -263,6 +263,7 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias, nd: int, groups: int, 
             raise TypeError(f"{name}: input dtype {input.dtype} and parameter dtype {t.dtype} differ")
 
 
+@allow_unbatched(4)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """2-d cross-correlation, PyTorch's ``conv2d`` (seed 004 §2.2.1-2.2.3):
 
@@ -286,6 +287,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     return Conv2dFunction.apply(input, weight, bias, geom)
 
 
+@allow_unbatched(3)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
     """1-d cross-correlation, PyTorch's ``conv1d``:
     y[n, o, l] = b[o] + Σ_{c, i} W[o, c, i] · x[n, c, s·l + d·i - p] (seed 004 §2.2).

@@ -15,7 +15,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor
+from ._util import allow_unbatched, as_tensor
 from .conv import bilinear_gather, int_tuple, is_channels_last, tap_slices
 from .elementwise import where
 from .linalg import matmul
@@ -189,6 +189,7 @@ def _avg_divisor(x: Tensor, geom: PoolGeometry, count_include_pad: bool, divisor
     return xp.asarray(np.outer(*counts).astype(x.dtype))
 
 
+@allow_unbatched(4)
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
     """2-d max pooling, PyTorch's ``max_pool2d`` (seed 004 §2.3.2, CV down-sampling):
     y[n, c, h, w] = max_{i, j} x_pad[n, c, s·h + d·i, s·w + d·j], padding with -∞.
@@ -201,6 +202,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return MaxPool2dFunction.apply(input, geom)
 
 
+@allow_unbatched(4)
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override=None) -> Tensor:
     """2-d average pooling, PyTorch's ``avg_pool2d`` (seed 004 §2.3.3): y = Σ_window x_pad / divisor.
@@ -224,6 +226,7 @@ def _as_1d(fn, input, kernel_size, stride, padding, name: str, **kw) -> Tensor:
     return fn(input.unsqueeze(2), (1, k), (1, s), (0, p), **kw).squeeze(2)
 
 
+@allow_unbatched(3)
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
     """1-d max pooling over L (seed 004 §2.3.2): y[n, c, l] = max_i x_pad[n, c, s·l + d·i].
 
@@ -233,6 +236,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _as_1d(max_pool2d, input, kernel_size, stride, padding, "max_pool1d", dilation=(1, d), ceil_mode=ceil_mode)
 
 
+@allow_unbatched(3)
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """1-d average pooling over L (seed 004 §2.3.3): y[n, c, l] = Σ_i x_pad[n, c, s·l + i] / divisor."""

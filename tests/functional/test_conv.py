@@ -184,7 +184,7 @@ def test_notes_conv_example_shapes():
 @pytest.mark.parametrize("call,match", [
     (lambda: F.conv2d(sj.randn(1, 3, 5, 5), sj.randn(4, 2, 3, 3)), "groups"),
     (lambda: F.conv2d(sj.randn(1, 4, 5, 5), sj.randn(4, 2, 3, 3), groups=3), "groups"),
-    (lambda: F.conv2d(sj.randn(3, 5, 5), sj.randn(4, 3, 3, 3)), "dims"),
+    (lambda: F.conv2d(sj.randn(5, 5), sj.randn(4, 3, 3, 3)), "dims"),
     (lambda: F.conv2d(sj.randn(1, 3, 5, 5), sj.randn(4, 3, 3, 3), stride=2, padding="same"), "same"),
     (lambda: F.conv2d(sj.randn(1, 3, 5, 5), sj.randn(4, 3, 3, 3), padding="full"), "padding"),
     (lambda: F.conv2d(sj.randn(1, 3, 2, 2), sj.randn(4, 3, 3, 3)), "smaller"),
@@ -304,3 +304,15 @@ def test_deform_conv2d_matches_torchvision(torch, stride, pad, dil):
     arrays = list(_deform_inputs(seed=7, size=(7, 6), stride=stride, pad=pad, dil=dil, offset_scale=2.0))
     _check_pair(torch, lambda x, o, w, b: F.deform_conv2d(x, o, w, b, stride, pad, dil),
                 lambda x, o, w, b: ops.deform_conv2d(x, o, w, b, stride, pad, dil), arrays, np.float64)
+
+
+def test_unbatched_inputs_match_torch(torch):
+    """Like PyTorch, convolutions and pools take one sample without its batch dim."""
+    rng = np.random.default_rng(7)
+    x, w = rng.standard_normal((2, 6, 5)), rng.standard_normal((3, 2, 3, 3))
+    assert_close(F.conv2d(sj.tensor(x), sj.tensor(w), padding=1),
+                 torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(w), padding=1))
+    assert_close(F.max_pool2d(sj.tensor(x), 2), torch.nn.functional.max_pool2d(torch.tensor(x), 2))
+    assert_close(F.avg_pool1d(sj.tensor(x[0]), 2), torch.nn.functional.avg_pool1d(torch.tensor(x[0]), 2))
+    assert_close(F.conv1d(sj.tensor(x[:, :, 0]), sj.tensor(w[:, :, 0])),
+                 torch.nn.functional.conv1d(torch.tensor(x[:, :, 0]), torch.tensor(w[:, :, 0])))

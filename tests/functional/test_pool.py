@@ -139,9 +139,9 @@ def test_pool_output_sizes_follow_torch_formula():
 
 @pytest.mark.parametrize("call,match", [
     (lambda: F.max_pool2d(sj.randn(1, 1, 6, 6), 2, padding=2), "padding"),
-    (lambda: F.max_pool2d(sj.randn(1, 6, 6), 2), "shape"),
+    (lambda: F.max_pool2d(sj.randn(6, 6), 2), "shape"),
     (lambda: F.avg_pool2d(sj.randn(1, 1, 2, 2), 3), "too small"),
-    (lambda: F.max_pool1d(sj.randn(1, 1, 6, 6), 2), "shape"),
+    (lambda: F.max_pool1d(sj.randn(1, 1, 1, 6, 6), 2), "shape"),
     (lambda: F.avg_pool2d(sj.randn(1, 1, 6, 6), 2, divisor_override=0), "divisor_override"),
     (lambda: F.adaptive_avg_pool2d(sj.randn(1, 1, 6, 6), (0, 2)), "output_size"),
     (lambda: F.kmax_pool1d(sj.randn(1, 2, 5), 6), "k"),

@@ -167,39 +167,24 @@ Hardswish = _pointwise(
 )
 
 
-def silu(x: Tensor) -> Tensor:
-    """SiLU(x) = x·σ(x) (swish). Any shape."""
-    return Silu.apply(x)
+def _unary(fn_class, name: str, doc: str):
+    """The public function ``name(x)`` that applies ``fn_class`` element-wise (any shape)."""
+
+    def apply(x: Tensor) -> Tensor:
+        return fn_class.apply(x)
+
+    apply.__name__ = apply.__qualname__ = name
+    apply.__doc__ = doc
+    return apply
 
 
-def mish(x: Tensor) -> Tensor:
-    """Mish(x) = x·tanh(softplus(x)). Any shape."""
-    return Mish.apply(x)
-
-
-def selu(x: Tensor) -> Tensor:
-    """SELU(x) = λ(x if x > 0 else α(eˣ - 1)), λ ≈ 1.0507, α ≈ 1.6733. Any shape."""
-    return Selu.apply(x)
-
-
-def logsigmoid(x: Tensor) -> Tensor:
-    """log σ(x), computed without overflow. Any shape."""
-    return LogSigmoid.apply(x)
-
-
-def softsign(x: Tensor) -> Tensor:
-    """x / (1 + |x|). Any shape."""
-    return Softsign.apply(x)
-
-
-def hardsigmoid(x: Tensor) -> Tensor:
-    """ReLU6(x + 3) / 6, a piecewise-linear sigmoid. Any shape."""
-    return Hardsigmoid.apply(x)
-
-
-def hardswish(x: Tensor) -> Tensor:
-    """x·ReLU6(x + 3) / 6. Any shape."""
-    return Hardswish.apply(x)
+silu = _unary(Silu, "silu", "SiLU(x) = x·σ(x) (swish). Any shape.")
+mish = _unary(Mish, "mish", "Mish(x) = x·tanh(softplus(x)). Any shape.")
+selu = _unary(Selu, "selu", "SELU(x) = λ(x if x > 0 else α(eˣ - 1)), λ ≈ 1.0507, α ≈ 1.6733. Any shape.")
+logsigmoid = _unary(LogSigmoid, "logsigmoid", "log σ(x), computed without overflow. Any shape.")
+softsign = _unary(Softsign, "softsign", "x / (1 + |x|). Any shape.")
+hardsigmoid = _unary(Hardsigmoid, "hardsigmoid", "ReLU6(x + 3) / 6, a piecewise-linear sigmoid. Any shape.")
+hardswish = _unary(Hardswish, "hardswish", "x·ReLU6(x + 3) / 6. Any shape.")
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import no_grad
-from .optimizer import Optimizer, nested_state, with_weight_decay
+from .optimizer import Optimizer, count_step, nested_state, with_weight_decay
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "SWATS"]
 
@@ -22,6 +22,15 @@ def _lerp_(avg, grad, weight: float, scratch) -> None:
     np.subtract(grad, avg, out=scratch)
     scratch *= weight
     avg += scratch
+
+
+def _update_moments(exp_avg, exp_avg_sq, grad, beta1: float, beta2: float, scratch) -> None:
+    """m ← β₁m + (1 - β₁)g and v ← β₂v + (1 - β₂)g², in place (seed 000 §3.2.4)."""
+    _lerp_(exp_avg, grad, 1.0 - beta1, scratch)
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1.0 - beta2
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch
 
 
 def _decay_weights(param, grad, group: dict):
@@ -68,25 +77,15 @@ class Adam(Optimizer):
         self._check_betas(group)
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
-        state["step"] += 1
-        step, (beta1, beta2) = state["step"], map(float, group["betas"])
+        buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
+        step, (beta1, beta2) = count_step(state, param, *buffers), map(float, group["betas"])
         grad = _decay_weights(param, grad, group)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if B.xp_of(param) is not np and not group["amsgrad"]:
             _fused_adam_step(param, grad, exp_avg, exp_avg_sq, step, beta1, beta2, group)
             return
         scratch = np.empty_like(param)
-        _lerp_(exp_avg, grad, 1.0 - beta1, scratch)
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - beta2
-        exp_avg_sq *= beta2
-        exp_avg_sq += scratch
+        _update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2, scratch)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             exp_avg_sq = state["max_exp_avg_sq"]
@@ -148,16 +147,10 @@ class Adamax(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 
-    def _validate(self, group: dict) -> None:
-        self._check_nonnegative(group, "lr", "eps", "weight_decay")
-        self._check_betas(group)
+    _validate = Adam._validate
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_inf"] = np.zeros_like(param)
-        state["step"] += 1
+        count_step(state, param, "exp_avg", "exp_inf")
         beta1, beta2 = map(float, group["betas"])
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
@@ -197,13 +190,7 @@ class NAdam(Optimizer):
         self._check_betas(group)
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-        state["step"] += 1
-        step, lr = state["step"], float(group["lr"])
+        step, lr = count_step(state, param, "exp_avg", "exp_avg_sq", mu_product=1.0), float(group["lr"])
         beta1, beta2 = map(float, group["betas"])
         psi = float(group["momentum_decay"])
         grad = _decay_weights(param, grad, group)
@@ -213,11 +200,7 @@ class NAdam(Optimizer):
         mu_product = state["mu_product"]
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         scratch = np.empty_like(param)
-        _lerp_(exp_avg, grad, 1.0 - beta1, scratch)
-        np.multiply(grad, grad, out=scratch)
-        scratch *= 1.0 - beta2
-        exp_avg_sq *= beta2
-        exp_avg_sq += scratch
+        _update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2, scratch)
         np.divide(exp_avg_sq, 1.0 - beta2**step, out=scratch)
         np.sqrt(scratch, out=scratch)
         scratch += float(group["eps"])
@@ -258,9 +241,7 @@ class SWATS(Optimizer):
         self._projected = 0.0
         self._steps = 0
 
-    def _validate(self, group: dict) -> None:
-        self._check_nonnegative(group, "lr", "eps", "weight_decay")
-        self._check_betas(group)
+    _validate = Adam._validate
 
     def step(self, closure: Callable | None = None):
         """One Adam step (checking whether to switch) or, once switched, one SGD step."""
@@ -288,11 +269,7 @@ class SWATS(Optimizer):
                 state["exp_avg_sq"] = np.zeros_like(p.data)
             beta1, beta2 = map(float, group["betas"])
             scratch = np.empty_like(p.data)
-            _lerp_(state["exp_avg"], grad, 1.0 - beta1, scratch)
-            np.multiply(grad, grad, out=scratch)
-            scratch *= 1.0 - beta2
-            state["exp_avg_sq"] *= beta2
-            state["exp_avg_sq"] += scratch
+            _update_moments(state["exp_avg"], state["exp_avg_sq"], grad, beta1, beta2, scratch)
             np.sqrt(state["exp_avg_sq"], out=scratch)
             scratch += float(group["eps"])
             np.divide(state["exp_avg"], scratch, out=scratch)

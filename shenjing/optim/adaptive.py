@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, with_weight_decay
+from .optimizer import Optimizer, count_step, with_weight_decay
 
 __all__ = ["Adagrad", "Adadelta", "RMSprop"]
 
@@ -82,11 +82,7 @@ class Adadelta(Optimizer):
         self._check(0.0 <= group["rho"] <= 1.0, "rho", "in [0, 1]", group["rho"])
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(param)
-            state["acc_delta"] = np.zeros_like(param)
-        state["step"] += 1
+        count_step(state, param, "square_avg", "acc_delta")
         rho, eps = float(group["rho"]), float(group["eps"])
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
@@ -137,12 +133,7 @@ class RMSprop(Optimizer):
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
         momentum, alpha = float(group["momentum"]), float(group["alpha"])
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = np.zeros_like(param)
-            if group["centered"]:
-                state["grad_avg"] = np.zeros_like(param)
-        state["step"] += 1
+        count_step(state, param, "square_avg", *(("grad_avg",) if group["centered"] else ()))
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
         scratch = np.empty_like(param)
         _accumulate_square(state["square_avg"], grad, alpha, scratch)

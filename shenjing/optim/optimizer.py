@@ -250,3 +250,17 @@ def set_params(params: list, values) -> None:
         n = p.data.size
         p.data[...] = values[offset:offset + n].reshape(p.shape)
         offset += n
+
+
+def count_step(state: dict, param, *buffers: str, **initial) -> int:
+    """Count one more step in a parameter's ``state`` and return its number.
+
+    On the first step the state is created: ``step`` = 0, a zero array shaped like ``param`` for each
+    name in ``buffers``, and the ``initial`` values.
+    """
+    if not state:
+        state["step"] = 0
+        state.update((name, np.zeros_like(param)) for name in buffers)
+        state.update(initial)
+    state["step"] += 1
+    return state["step"]

@@ -49,24 +49,15 @@ def _conv_arrays(nd, c, o, groups, k, size, dtype, seed=0):
     return [x, w, b]
 
 
+@pytest.mark.parametrize("nd, channels, size, seed", [(2, 3, 6, 7), (1, 4, 8, 11)], ids=["conv2d", "conv1d"])
 @pytest.mark.parametrize("stride,padding,dilation,groups", GRID)
-def test_conv2d_matches_torch_grid(torch, stride, padding, dilation, groups):
-    c = 3
-    g = 1 if groups == "one" else c
-    arrays = _conv_arrays(2, c, 6, g, 3, 7, np.float64)
+def test_conv_matches_torch_grid(torch, nd, channels, size, seed, stride, padding, dilation, groups):
+    g = 1 if groups == "one" else channels
+    arrays = _conv_arrays(nd, channels, size, g, 3, seed, np.float64)
     args = (stride, padding, dilation, g)
-    _check_pair(torch, lambda x, w, b: F.conv2d(x, w, b, *args),
-                lambda x, w, b: torch.nn.functional.conv2d(x, w, b, *args), arrays, np.float64)
-
-
-@pytest.mark.parametrize("stride,padding,dilation,groups", GRID)
-def test_conv1d_matches_torch_grid(torch, stride, padding, dilation, groups):
-    c = 4
-    g = 1 if groups == "one" else c
-    arrays = _conv_arrays(1, c, 8, g, 3, 11, np.float64)
-    args = (stride, padding, dilation, g)
-    _check_pair(torch, lambda x, w, b: F.conv1d(x, w, b, *args),
-                lambda x, w, b: torch.nn.functional.conv1d(x, w, b, *args), arrays, np.float64)
+    ours, theirs = getattr(F, f"conv{nd}d"), getattr(torch.nn.functional, f"conv{nd}d")
+    _check_pair(torch, lambda x, w, b: ours(x, w, b, *args), lambda x, w, b: theirs(x, w, b, *args), arrays,
+                np.float64)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")

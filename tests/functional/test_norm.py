@@ -21,6 +21,17 @@ def _backward_both(torch, out_a, out_b, seed=1):
     out_b.backward(torch.tensor(g))
 
 
+def _check_outputs_stats_grads(torch, outputs, stats, inputs):
+    """Outputs, updated running statistics and the inputs' gradients all equal PyTorch's."""
+    out_a, out_b = outputs
+    assert_close(out_a, out_b)
+    for ours, theirs in stats:
+        assert_close(ours, theirs)
+    _backward_both(torch, out_a, out_b)
+    for ours, theirs in inputs:
+        assert_close(ours.grad, theirs.grad)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("shape", [(8, 3), (4, 3, 5), (4, 3, 2, 3)])
 @pytest.mark.parametrize("training", [True, False])
@@ -35,12 +46,7 @@ def test_batch_norm_parity(torch, shape, training, dtype):
     rmb, rvb = (torch.tensor(s.astype(dtype)) for s in stats)
     out_a = F.batch_norm(xa, rma, rva, wa, ba, training=training, momentum=0.3, eps=1e-3)
     out_b = torch.nn.functional.batch_norm(xb, rmb, rvb, wb, bb, training=training, momentum=0.3, eps=1e-3)
-    assert_close(out_a, out_b)
-    assert_close(rma, rmb)
-    assert_close(rva, rvb)
-    _backward_both(torch, out_a, out_b)
-    for a, b in ((xa, xb), (wa, wb), (ba, bb)):
-        assert_close(a.grad, b.grad)
+    _check_outputs_stats_grads(torch, (out_a, out_b), [(rma, rmb), (rva, rvb)], [(xa, xb), (wa, wb), (ba, bb)])
 
 
 def test_batch_norm_running_var_is_unbiased():
@@ -107,12 +113,7 @@ def test_instance_norm_parity_with_running_stats(torch):
     rmb, rvb = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
     out_a = F.instance_norm(xa, rma, rva, wa, ba, momentum=0.2)
     out_b = torch.nn.functional.instance_norm(xb, rmb, rvb, wb, bb, momentum=0.2)
-    assert_close(out_a, out_b)
-    assert_close(rma, rmb)
-    assert_close(rva, rvb)
-    _backward_both(torch, out_a, out_b)
-    for a, b in ((xa, xb), (wa, wb), (ba, bb)):
-        assert_close(a.grad, b.grad)
+    _check_outputs_stats_grads(torch, (out_a, out_b), [(rma, rmb), (rva, rvb)], [(xa, xb), (wa, wb), (ba, bb)])
     evald = F.instance_norm(sj.tensor(x), rma, rva, use_input_stats=False)
     assert_close(evald, torch.nn.functional.instance_norm(torch.tensor(x), rmb, rvb, use_input_stats=False))
 

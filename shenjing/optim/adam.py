@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import no_grad
-from .optimizer import Optimizer, count_step, nested_state, with_weight_decay
+from .optimizer import Optimizer, count_step, in_chunks, nested_state, with_weight_decay
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "SWATS"]
 
@@ -80,24 +80,25 @@ class Adam(Optimizer):
         buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
         step, (beta1, beta2) = count_step(state, param, *buffers), map(float, group["betas"])
         grad = _decay_weights(param, grad, group)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         if B.xp_of(param) is not np and not group["amsgrad"]:
-            _fused_adam_step(param, grad, exp_avg, exp_avg_sq, step, beta1, beta2, group)
+            _fused_adam_step(param, grad, state["exp_avg"], state["exp_avg_sq"], step, beta1, beta2, group)
             return
-        scratch = np.empty_like(param)
-        _update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2, scratch)
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            exp_avg_sq = state["max_exp_avg_sq"]
-        step_size = float(group["lr"])
-        np.sqrt(exp_avg_sq, out=scratch)
+        step_size, bias_sqrt = float(group["lr"]), 1.0
         if group.get("bias_correction", True):
             step_size /= 1.0 - beta1**step
-            scratch /= math.sqrt(1.0 - beta2**step)
-        scratch += float(group["eps"])
-        np.divide(exp_avg, scratch, out=scratch)
-        scratch *= step_size
-        param -= scratch
+            bias_sqrt = math.sqrt(1.0 - beta2**step)
+        for p, g, exp_avg, exp_avg_sq, *max_exp_avg_sq, s in in_chunks(param, grad, *(state[b] for b in buffers)):
+            _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2, s)
+            if max_exp_avg_sq:
+                np.maximum(max_exp_avg_sq[0], exp_avg_sq, out=max_exp_avg_sq[0])
+                exp_avg_sq = max_exp_avg_sq[0]
+            np.sqrt(exp_avg_sq, out=s)
+            if bias_sqrt != 1.0:
+                s /= bias_sqrt
+            s += float(group["eps"])
+            np.divide(exp_avg, s, out=s)
+            s *= step_size
+            p -= s
 
 
 def _fused_adam_step(param, grad, exp_avg, exp_avg_sq, step: int, beta1: float, beta2: float, group: dict) -> None:

@@ -527,3 +527,25 @@ def test_state_dict_survives_shenjing_io(tmp_path, factory, closure_based):
     run(clone, clone_params, 3)
     for p, q in zip(params, clone_params):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("transposed_grad", [False, True])
+def test_adam_in_chunks_matches_torch_on_a_large_parameter(torch64, amsgrad, transposed_grad):
+    """A parameter spanning several update chunks (and a ragged last one) steps exactly as torch's does,
+    also when its gradient is a non-contiguous array."""
+    from shenjing.optim.optimizer import CHUNK
+
+    rng = np.random.default_rng(0)
+    shape = (3, CHUNK // 2 + 7)
+    start = rng.normal(size=shape)
+    p, tp = Tensor(start.copy(), requires_grad=True), torch64.tensor(start.copy(), requires_grad=True)
+    opt = optim.AdamW([p], lr=0.01, amsgrad=amsgrad, weight_decay=0.1)
+    topt = torch64.optim.AdamW([tp], lr=0.01, amsgrad=amsgrad, weight_decay=0.1)
+    for _ in range(3):
+        grad = rng.normal(size=shape[::-1]).T if transposed_grad else rng.normal(size=shape)
+        p.grad, tp.grad = sj.from_numpy(grad), torch64.tensor(np.ascontiguousarray(grad))
+        assert p.grad.data.flags.c_contiguous != transposed_grad
+        opt.step()
+        topt.step()
+        assert_close(p, tp)

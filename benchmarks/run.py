@@ -3,10 +3,12 @@ of each model in shenjing and in PyTorch CPU, in one process, same threads, same
 data and initial weights, timed in interleaved blocks; medians, ratios, peak memory (each
 side in its own subprocess), achieved GFLOP/s against a measured GEMM peak; JSON output.
 
-    python benchmarks/run.py [--models mlp,gru] [--threads 2] [--repeat 20] [--json out.json]
+    python benchmarks/run.py [--models mlp,gru] [--threads 2] [--repeat 20] [--rounds 3] [--json out.json]
     python benchmarks/run.py --device cuda      # CuPy vs PyTorch CUDA
 
 PyTorch and HIPS autograd are optional: their columns are skipped when not installed.
+With ``--rounds N`` each model is measured in N fresh processes and every figure is the median over
+the rounds: on a busy host a process's placement shifts both libraries' times by 10-20 %.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -141,6 +145,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeat", type=int, default=20, help="timed blocks per library (medians)")
     parser.add_argument("--number", type=int, default=1, help="steps per timed block")
+    parser.add_argument("--rounds", type=int, default=1, help="fresh processes per model (medians over them)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--json", default=None, help="write the results here")
@@ -156,7 +161,7 @@ def main(argv=None) -> dict:
     results, rows = {}, []
     for spec in args.models.split(","):
         try:
-            entry = measure(spec, torch, args, sync, peak)
+            entry = measure(spec, torch, args, sync, peak) if args.rounds == 1 else over_rounds(spec, args)
         except Exception as err:  # noqa: BLE001 - one model's failure must not lose the others' rows
             print(f"{spec}: failed: {type(err).__name__}: {err}", file=sys.stderr)
             entry = {"error": f"{type(err).__name__}: {err}"}
@@ -195,6 +200,22 @@ def measure(spec: str, torch, args, sync, peak) -> dict:
         if torch is not None:
             entry["torch_peak_mib"] = peak_memory(spec, "torch", args.threads)
     return entry
+
+
+def over_rounds(spec: str, args) -> dict:
+    """Measure ``spec`` in ``args.rounds`` fresh processes (peak memory in the first only); medians."""
+    rounds = []
+    for i in range(args.rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "round.json")
+            cmd = [sys.executable, os.path.abspath(__file__), "--models", spec, "--threads", str(args.threads),
+                   "--repeat", str(args.repeat), "--number", str(args.number), "--device", args.device,
+                   "--json", out] + (["--no-memory"] if args.no_memory or i else [])
+            subprocess.run(cmd, capture_output=True, check=True)
+            with open(out) as f:
+                rounds.append(json.load(f)[spec])
+    keys = {k for r in rounds for k, v in r.items() if isinstance(v, (int, float))}
+    return {k: statistics.median(r[k] for r in rounds if r.get(k) is not None) for k in keys}
 
 
 def _row(spec: str, e: dict) -> list:

@@ -262,14 +262,15 @@ def in_chunks(param, *arrays):
     """Matching flat chunks of ``param`` and same-shaped ``arrays`` (views: in-place updates reach the arrays),
     each tuple ending with a scratch array shaped like the chunk.
 
-    The arrays whole, in one chunk, when one of them is not contiguous.
+    The arrays whole, in one chunk, when one of them is not contiguous or they are on a GPU (where a
+    kernel launch per chunk would cost more than the cache saves).
     """
-    arrays = (param, *arrays)
-    if not all(a.flags.c_contiguous for a in arrays):
-        yield (*arrays, np.empty_like(param))
+    xp, arrays = B.xp_of(param), (param, *arrays)
+    if xp is not np or not all(a.flags.c_contiguous for a in arrays):
+        yield (*arrays, xp.empty_like(param))
         return
     flats = [a.reshape(-1) for a in arrays]
-    scratch = np.empty(min(param.size, CHUNK), param.dtype)
+    scratch = xp.empty(min(param.size, CHUNK), param.dtype)
     for start in range(0, param.size, CHUNK):
         chunk = tuple(f[start:start + CHUNK] for f in flats)
         yield (*chunk, scratch[: chunk[0].size])

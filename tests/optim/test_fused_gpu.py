@@ -28,7 +28,8 @@ def trajectory(factory, device, dtype, steps=20):
     lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.1),
     lambda p: optim.Adam(p, lr=0.05, bias_correction=False),
     lambda p: optim.Adam(p, lr=0.05, maximize=True),
-], ids=["adam", "adam_l2", "adamw", "uncorrected", "maximize"])
+    lambda p: optim.Adam(p, lr=0.05, amsgrad=True),
+], ids=["adam", "adam_l2", "adamw", "uncorrected", "maximize", "amsgrad_unfused"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_fused_adam_on_gpu_matches_cpu(factory, dtype):
     assert_close(trajectory(factory, "cuda", dtype), trajectory(factory, "cpu", dtype), np.dtype(dtype))

@@ -17,8 +17,9 @@ the input projection of every time step is one matrix product up front, each
 step is one product with W_hh plus a few in-place array ops, and the backward
 pass is back-propagation through time written out by hand (one product per step
 for the gradient of h_{t-1}; the weight gradients are one product over all steps
-at the end). Sigmoids are computed as 1 / (1 + e^{-x}) with the sign folded into
-working copies of the weights; e^{-x} overflowing to inf gives the exact limit 0.
+at the end). Gates are laid out gate-major (each gate's (N, H) block contiguous), and
+sigmoids are computed as ½ + ½·tanh(x/2) with the halving folded into working copies of
+the weights, so one tanh pass serves every gate of a step.
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def _sigmoid_from_tanh(a) -> None:
     """In place: a <- ½ + ½·a, i.e. σ(x) for a = tanh(x/2).
 
     One tanh pass over all the gates and this affine map cost less than exp, add and reciprocal. The
-    result is within half an ulp of 1 of σ(x) everywhere (a gate below ~1e-7 in float32 is not
-    resolved relative to itself, as it is not relative to the 1 it is compared with in 1 - σ).
+    absolute error is about an ulp of 1 (1e-16 in float64, 6e-8 in float32), like that of 1 - σ in
+    any form; only gates smaller than that lose their relative precision.
     """
     a *= 0.5
     a += 0.5
@@ -115,17 +116,25 @@ def _flat(a):
     return a.reshape(-1, a.shape[-1])
 
 
+def _gate_rows(block):
+    """Gate-major (gates, steps, N, H) as (gates, steps·N, H): one row per sample and step."""
+    return block.reshape(block.shape[0], -1, block.shape[-1])
+
+
 # ----- one direction of one layer -----------------------------------------------------------------
 
 class _Direction:
     """One direction of one layer: working weights, saved activations, the time loop and BPTT.
 
-    Subclasses give the per-step kernels. Working layout: the gate rows that go through a
-    sigmoid come first (``sigmoid_rows``); the forward copies of those rows are halved, since
-    σ(x) = ½ + ½·tanh(x/2) lets one tanh pass serve every gate.
+    Subclasses give the per-step kernels. Working layout: gate-major, each gate's (N, H) block
+    contiguous (element-wise steps on a column slice of an (N, G·H) array cost about three times
+    as much). The gates that go through a sigmoid come first (``sigmoid_gates``); the forward
+    copies of their weights are halved, since σ(x) = ½ + ½·tanh(x/2) lets one tanh pass serve
+    every gate.
     """
 
     gates = 1
+    sigmoid_gates = 0
 
     def __init__(self, mode, x2, weights, h0, c0, Yd, Cn, reverse: bool):
         w_ih, w_hh, b_ih, b_hh = weights
@@ -136,19 +145,20 @@ class _Direction:
         self.xp, self.dtype = B.xp_of(x2), x2.dtype
         bias = self._input_bias(b_ih, b_hh)
         w_ih, w_hh, bias = self._to_working(w_ih), self._to_working(w_hh), self._to_working(bias)
-        rows = self.sigmoid_rows
+        rows = self.sigmoid_gates * self.H
         self.w_ih, self.w_hh = w_ih, w_hh
-        # contiguous: the per-step product h_{t-1} W_hhᵀ runs ~15 % faster than on a transposed view
-        self.w_ih_fT, self.w_hh_fT = (self.xp.ascontiguousarray(_halve_rows(w, rows).T) for w in (w_ih, w_hh))
-        self.bias_f = _halve_rows(bias, rows)
+        # per gate k: x_t W_ih[k]ᵀ and h_{t-1} W_hh[k]ᵀ as products with contiguous (in, H) matrices
+        self.w_ih_f, self.w_hh_f = (self.xp.ascontiguousarray(self._by_gate(_halve_rows(w, rows)).transpose(0, 2, 1))
+                                    for w in (w_ih, w_hh))
+        self.bias_f = _halve_rows(bias, rows).reshape(self.gates, 1, self.H)
         self.block = max(1, min(self.T, BLOCK_BYTES // (self.N * self.G * self.dtype.itemsize)))
         self.saved = {name: _POOL.take(self.xp, shape, self.dtype) for name, shape in self.saved_shapes().items()}
 
-    # -- layout hooks
-    @property
-    def sigmoid_rows(self) -> int:
-        return 0
+    def _by_gate(self, w):
+        """A (gates·H, ...) array as (gates, H, ...), one block per gate (a view)."""
+        return w.reshape(self.gates, self.H, *w.shape[1:])
 
+    # -- layout hooks
     def saved_shapes(self) -> dict:
         return {}
 
@@ -166,7 +176,7 @@ class _Direction:
         return bias
 
     def input_blocks(self, dG, dN) -> list:
-        """(gradient block, W_ih rows) pairs: the gradients of the input-side pre-activations."""
+        """(gradient block (gates, steps, N, H), gate slice) pairs: the input-side pre-activations' gradients."""
         return [(dG, slice(None))]
 
     # -- time loop
@@ -184,18 +194,18 @@ class _Direction:
         return seq[t + 1] if self.reverse else seq[t - 1]
 
     def forward(self) -> None:
-        N, G = self.N, self.G
-        gx = _POOL.take(self.xp, (self.block, N, G), self.dtype)
+        N = self.N
+        gx = _POOL.take(self.xp, (self.gates, self.block, N, self.H), self.dtype)
         for s, e in self._blocks(backward=False):
-            out = _flat(gx[: e - s])
+            out = gx[:, : e - s].reshape(self.gates, (e - s) * N, self.H)
             xb = self.x2[s * N: e * N]
             if xb.shape[1] == 1:
-                np.multiply(xb, self.w_ih_fT, out=out)
+                np.multiply(xb, self.w_ih_f, out=out)
             else:
-                np.matmul(xb, self.w_ih_fT, out=out)
+                np.matmul(xb, self.w_ih_f, out=out)
             out += self.bias_f
             for t in self._steps(s, e, backward=False):
-                self.step(t, gx[t - s], self.prev(self.Yd, self.h0, t))
+                self.step(t, gx[:, t - s], self.prev(self.Yd, self.h0, t))
         _POOL.give(gx)
 
     def backward(self, dY, dCn, dx2):
@@ -203,42 +213,46 @@ class _Direction:
         xp, N, H, G, dtype = self.xp, self.N, self.H, self.G, self.dtype
         dW_ih, db_ih = xp.zeros(self.w_ih.shape, dtype), xp.zeros(G, dtype)
         dW_hh, db_hh = xp.zeros(self.w_hh.shape, dtype), xp.zeros(G, dtype)
-        dG = _POOL.take(xp, (self.block, N, G), dtype)
+        dG = _POOL.take(xp, (self.gates, self.block, N, H), dtype)
         dN = _POOL.take(xp, (self.block, N, H), dtype)
         dh, carry = xp.empty((N, H), dtype), xp.zeros((N, H), dtype)
+        self.carry_parts = xp.empty((self.gates, N, H), dtype)
         self.begin_backward(dCn)
+        w_ih = self._by_gate(self.w_ih)
         for s, e in self._blocks(backward=True):
             for t in self._steps(s, e, backward=True):
                 np.add(dY[t], carry, out=dh)
-                self.backward_step(t, dh, dG[t - s], dN[t - s], carry)
-            dGb, dNb = dG[: e - s], dN[: e - s]
+                self.backward_step(t, dh, dG[:, t - s], dN[t - s], carry)
+            dGb = dG[:, : e - s]
             xb = self.x2[s * N: e * N]
-            for block, rows in self.input_blocks(dGb, dNb):
-                flat = _flat(block)
-                dW_ih[rows] += flat.T @ xb
-                db_ih[rows] += flat.sum(axis=0)
+            for block, gates in self.input_blocks(dGb, dN[None, : e - s]):
+                rows = _gate_rows(block)
+                self._by_gate(dW_ih)[gates] += np.matmul(rows.transpose(0, 2, 1), xb)
+                self._by_gate(db_ih)[gates] += rows.sum(axis=1)
                 if dx2 is not None:
-                    dx2[s * N: e * N] += flat @ self.w_ih[rows]
-            self._hidden_weight_grad(dW_hh, dGb, s, e)
-            db_hh += _flat(dGb).sum(axis=0)
+                    dx2[s * N: e * N] += np.matmul(rows, w_ih[gates]).sum(axis=0)
+            self._hidden_weight_grad(self._by_gate(dW_hh), dGb, s, e)
+            db_hh += _gate_rows(dGb).sum(axis=1).reshape(G)
         _POOL.give(dG, dN)
         grads = [self._from_working(g) for g in (dW_ih, dW_hh, db_ih, db_hh)]
         return carry, self.end_backward(), grads
 
     def _hidden_weight_grad(self, dW_hh, dGb, s: int, e: int) -> None:
-        """dW_hh += Σ_{t in [s, e)} dG_tᵀ h_{t-1}, one product for the block (plus h0's term at the first step)."""
-        if self.reverse:
-            if e == self.T:
-                dW_hh += dGb[-1].T @ self.h0
-                dGb, e = dGb[:-1], e - 1
-            if e > s:
-                dW_hh += _flat(dGb).T @ _flat(self.Yd[s + 1: e + 1])
-        else:
-            if s == 0:
-                dW_hh += dGb[0].T @ self.h0
-                dGb, s = dGb[1:], 1
-            if e > s:
-                dW_hh += _flat(dGb).T @ _flat(self.Yd[s - 1: e - 1])
+        """dW_hh[k] += Σ_{t in [s, e)} dG_t[k]ᵀ h_{t-1}, one product per gate for the block (plus h0's term
+        at the first step)."""
+        first = e - 1 if self.reverse else s
+        if first == (self.T - 1 if self.reverse else 0):
+            dW_hh += np.matmul(dGb[:, first - s].transpose(0, 2, 1), self.h0)
+            dGb = dGb[:, :-1] if self.reverse else dGb[:, 1:]
+            s, e = (s, e - 1) if self.reverse else (s + 1, e)
+        if e > s:
+            h_prev = self.Yd[s + 1: e + 1] if self.reverse else self.Yd[s - 1: e - 1]
+            dW_hh += np.matmul(_gate_rows(dGb).transpose(0, 2, 1), _flat(h_prev))
+
+    def _recurrent_grad(self, d, carry) -> None:
+        """carry ← Σ_k d[k] W_hh[k], the gradient reaching h_{t-1} through the gates' pre-activations."""
+        np.matmul(d, self._by_gate(self.w_hh), out=self.carry_parts)
+        self.carry_parts.sum(axis=0, out=carry)
 
     def begin_backward(self, dCn) -> None:
         pass
@@ -256,15 +270,15 @@ class _Elman(_Direction):
 
     def step(self, t, gx_t, h_prev) -> None:
         y = self.Yd[t]
-        np.matmul(h_prev, self.w_hh_fT, out=y)
-        y += gx_t
+        np.matmul(h_prev, self.w_hh_f[0], out=y)
+        y += gx_t[0]
         if self.mode == "rnn_relu":
             np.maximum(y, 0, out=y)
         else:
             np.tanh(y, out=y)
 
     def backward_step(self, t, dh, d, dn, carry) -> None:
-        y = self.Yd[t]
+        y, d = self.Yd[t], d[0]
         if self.mode == "rnn_relu":
             np.multiply(dh, y > 0, out=d)
         else:
@@ -277,15 +291,11 @@ class _Elman(_Direction):
 class _LSTM(_Direction):
     """Working gate order [i, f, o, g]; saves the gates, c_t and tanh(c_t)."""
 
-    gates = 4
-
-    @property
-    def sigmoid_rows(self) -> int:
-        return 3 * self.H
+    gates, sigmoid_gates = 4, 3
 
     def saved_shapes(self) -> dict:
         T, N, H = self.T, self.N, self.H
-        return {"A": (T, N, 4 * H), "C": (T, N, H), "TC": (T, N, H)}
+        return {"A": (T, 4, N, H), "C": (T, N, H), "TC": (T, N, H)}
 
     def _to_working(self, w):
         return _swap_go(w, self.H)
@@ -298,13 +308,13 @@ class _LSTM(_Direction):
         self.Cn[...] = self.saved["C"][0 if self.reverse else self.T - 1]
 
     def step(self, t, gx_t, h_prev) -> None:
-        H, A, C, TC = self.H, self.saved["A"], self.saved["C"], self.saved["TC"]
+        A, C, TC = self.saved["A"], self.saved["C"], self.saved["TC"]
         a = A[t]
-        np.matmul(h_prev, self.w_hh_fT, out=a)
+        np.matmul(h_prev, self.w_hh_f, out=a)
         a += gx_t
         np.tanh(a, out=a)
-        _sigmoid_from_tanh(a[:, : 3 * H])
-        i, f, o, g = a[:, :H], a[:, H: 2 * H], a[:, 2 * H: 3 * H], a[:, 3 * H:]
+        _sigmoid_from_tanh(a[:3])
+        i, f, o, g = a
         c = C[t]
         np.multiply(f, self.prev(C, self.c0, t), out=c)
         np.multiply(i, g, out=self.tmp)
@@ -314,46 +324,42 @@ class _LSTM(_Direction):
 
     def begin_backward(self, dCn) -> None:
         self.dc = dCn.copy()
-        self.tmp3 = self.xp.empty((self.N, 3 * self.H), self.dtype)
+        self.tmp3 = self.xp.empty((3, self.N, self.H), self.dtype)
 
     def end_backward(self):
         return self.dc
 
     def backward_step(self, t, dh, d, dn, carry) -> None:
-        H, A, C, TC, tmp, tmp3, dc = self.H, self.saved["A"], self.saved["C"], self.saved["TC"], dn, self.tmp3, self.dc
+        A, C, TC, tmp, tmp3, dc = self.saved["A"], self.saved["C"], self.saved["TC"], dn, self.tmp3, self.dc
         a, tc = A[t], TC[t]
-        i, f, o, g = a[:, :H], a[:, H: 2 * H], a[:, 2 * H: 3 * H], a[:, 3 * H:]
+        i, f, o, g = a
         np.multiply(tc, tc, out=tmp)
         np.subtract(1, tmp, out=tmp)
         tmp *= o
         tmp *= dh
         dc += tmp
-        np.multiply(dc, g, out=d[:, :H])
-        np.multiply(dc, self.prev(C, self.c0, t), out=d[:, H: 2 * H])
-        np.multiply(dh, tc, out=d[:, 2 * H: 3 * H])
-        np.subtract(1, a[:, : 3 * H], out=tmp3)
-        tmp3 *= a[:, : 3 * H]
-        d[:, : 3 * H] *= tmp3
+        np.multiply(dc, g, out=d[0])
+        np.multiply(dc, self.prev(C, self.c0, t), out=d[1])
+        np.multiply(dh, tc, out=d[2])
+        np.subtract(1, a[:3], out=tmp3)
+        tmp3 *= a[:3]
+        d[:3] *= tmp3
         np.multiply(g, g, out=tmp)
         np.subtract(1, tmp, out=tmp)
         tmp *= i
-        np.multiply(dc, tmp, out=d[:, 3 * H:])
+        np.multiply(dc, tmp, out=d[3])
         dc *= f
-        np.matmul(d, self.w_hh, out=carry)
+        self._recurrent_grad(d, carry)
 
 
 class _GRU(_Direction):
     """Gate order [r, z, n]; saves the gates and W_hn h_{t-1} + b_hn (r multiplies it)."""
 
-    gates = 3
-
-    @property
-    def sigmoid_rows(self) -> int:
-        return 2 * self.H
+    gates, sigmoid_gates = 3, 2
 
     def saved_shapes(self) -> dict:
         T, N, H = self.T, self.N, self.H
-        return {"A": (T, N, 3 * H), "GHN": (T, N, H)}
+        return {"A": (T, 3, N, H), "GHN": (T, N, H)}
 
     def _input_bias(self, b_ih, b_hh):
         H = self.H
@@ -364,24 +370,24 @@ class _GRU(_Direction):
         return bias
 
     def input_blocks(self, dG, dN) -> list:
-        return [(dG[..., : 2 * self.H], slice(0, 2 * self.H)), (dN, slice(2 * self.H, None))]
+        return [(dG[:2], slice(0, 2)), (dN, slice(2, 3))]
 
     def forward(self) -> None:
-        self.gh = self.xp.empty((self.N, self.G), self.dtype)
+        self.gh = self.xp.empty((3, self.N, self.H), self.dtype)
         super().forward()
 
     def step(self, t, gx_t, h_prev) -> None:
-        H, gh = self.H, self.gh
+        gh = self.gh
         a, ghn = self.saved["A"][t], self.saved["GHN"][t]
-        np.matmul(h_prev, self.w_hh_fT, out=gh)
-        rz = a[:, : 2 * H]
-        np.add(gh[:, : 2 * H], gx_t[:, : 2 * H], out=rz)
+        np.matmul(h_prev, self.w_hh_f, out=gh)
+        rz = a[:2]
+        np.add(gh[:2], gx_t[:2], out=rz)
         np.tanh(rz, out=rz)
         _sigmoid_from_tanh(rz)
-        r, z, n = a[:, :H], a[:, H: 2 * H], a[:, 2 * H:]
-        np.add(gh[:, 2 * H:], self.b_hn, out=ghn)
+        r, z, n = a
+        np.add(gh[2], self.b_hn, out=ghn)
         np.multiply(r, ghn, out=n)
-        n += gx_t[:, 2 * H:]
+        n += gx_t[2]
         np.tanh(n, out=n)
         y = self.Yd[t]
         np.subtract(h_prev, n, out=y)
@@ -390,13 +396,13 @@ class _GRU(_Direction):
 
     def begin_backward(self, dCn) -> None:
         self.tmp = self.xp.empty((self.N, self.H), self.dtype)
-        self.tmp2 = self.xp.empty((self.N, 2 * self.H), self.dtype)
+        self.tmp2 = self.xp.empty((2, self.N, self.H), self.dtype)
 
     def backward_step(self, t, dh, d, dan, carry) -> None:
-        H, tmp, tmp2 = self.H, self.tmp, self.tmp2
+        tmp, tmp2 = self.tmp, self.tmp2
         a, ghn = self.saved["A"][t], self.saved["GHN"][t]
-        r, z, n = a[:, :H], a[:, H: 2 * H], a[:, 2 * H:]
-        dz = d[:, H: 2 * H]
+        r, z, n = a
+        dz = d[1]
         np.subtract(self.prev(self.Yd, self.h0, t), n, out=dz)
         dz *= dh
         np.multiply(n, n, out=tmp)
@@ -404,12 +410,12 @@ class _GRU(_Direction):
         tmp *= dh
         np.subtract(1, z, out=dan)
         dan *= tmp
-        np.multiply(dan, ghn, out=d[:, :H])
-        np.subtract(1, a[:, : 2 * H], out=tmp2)
-        tmp2 *= a[:, : 2 * H]
-        d[:, : 2 * H] *= tmp2
-        np.multiply(dan, r, out=d[:, 2 * H:])
-        np.matmul(d, self.w_hh, out=carry)
+        np.multiply(dan, ghn, out=d[0])
+        np.subtract(1, a[:2], out=tmp2)
+        tmp2 *= a[:2]
+        d[:2] *= tmp2
+        np.multiply(dan, r, out=d[2])
+        self._recurrent_grad(d, carry)
         dh *= z
         carry += dh
 

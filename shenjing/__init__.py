@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-from . import _backend
+from . import _backend, _memory
+from ._memory import retain_freed_memory
 from ._backend import (
     bool_, cuda_available, float16, float32, float64, get_default_dtype, int32, int64, manual_seed,
     set_default_dtype,
@@ -28,6 +29,8 @@ from .functional.shape import transpose, unsqueeze
 from . import nn, optim, metrics, data  # noqa: E402
 
 __version__ = "0.1.0"
+
+_memory.retain_on_import()
 
 _LAZY = ("train", "ensemble", "viz", "io", "classic", "sklearn", "cli")
 

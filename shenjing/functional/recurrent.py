@@ -194,19 +194,20 @@ class _Direction:
         return seq[t + 1] if self.reverse else seq[t - 1]
 
     def forward(self) -> None:
-        N = self.N
-        gx = _POOL.take(self.xp, (self.gates, self.block, N, self.H), self.dtype)
+        N, H, gates = self.N, self.H, self.gates
+        buffer = _POOL.take(self.xp, (gates * self.block * N * H,), self.dtype)
         for s, e in self._blocks(backward=False):
-            out = gx[:, : e - s].reshape(self.gates, (e - s) * N, self.H)
+            gx = buffer[: gates * (e - s) * N * H].reshape(gates, (e - s) * N, H)  # contiguous for out=
             xb = self.x2[s * N: e * N]
             if xb.shape[1] == 1:
-                np.multiply(xb, self.w_ih_f, out=out)
+                np.multiply(xb, self.w_ih_f, out=gx)
             else:
-                np.matmul(xb, self.w_ih_f, out=out)
-            out += self.bias_f
+                np.matmul(xb, self.w_ih_f, out=gx)
+            gx += self.bias_f
+            gx = gx.reshape(gates, e - s, N, H)
             for t in self._steps(s, e, backward=False):
                 self.step(t, gx[:, t - s], self.prev(self.Yd, self.h0, t))
-        _POOL.give(gx)
+        _POOL.give(buffer)
 
     def backward(self, dY, dCn, dx2):
         """BPTT over the saved steps; adds into ``dx2`` (when given) and returns the other gradients."""

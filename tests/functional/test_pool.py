@@ -212,3 +212,16 @@ def test_token_pools_keep_float32():
     for out in (F.kmax_pool1d(x, 3), F.kavg_pool1d(x, 3), F.chunk_max_pool1d(x, 3), F.chunk_avg_pool1d(x, 3),
                 F.adaptive_avg_pool2d(sj.randn(1, 2, 5, 5), 2), F.avg_pool2d(sj.randn(1, 2, 5, 5), 3, 2, 1)):
         assert out.dtype == np.float32
+
+
+def test_max_pool_nan_window_sends_its_gradient_to_its_first_element():
+    x = np.arange(16, dtype=np.float64).reshape(1, 1, 4, 4)
+    x[0, 0, 1, 1] = np.nan  # last tap of the first window
+    x[0, 0, 2, 3] = np.nan  # second tap of the last window
+    t = sj.Tensor(x, requires_grad=True)
+    out = F.max_pool2d(t, 2)
+    assert np.isnan(out.numpy()[0, 0, 0, 0]) and np.isnan(out.numpy()[0, 0, 1, 1])
+    out.sum().backward()
+    expected = np.zeros_like(x)
+    expected[0, 0, [0, 1, 2, 3], [0, 3, 2, 1]] = 1  # NaN windows: their first element; others: their maximum
+    np.testing.assert_array_equal(t.grad.numpy(), expected)

@@ -154,16 +154,16 @@ class Adamax(Optimizer):
         count_step(state, param, "exp_avg", "exp_inf")
         beta1, beta2 = map(float, group["betas"])
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
-        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-        scratch = np.empty_like(param)
-        _lerp_(exp_avg, grad, 1.0 - beta1, scratch)
-        np.abs(grad, out=scratch)
-        scratch += float(group["eps"])
-        exp_inf *= beta2
-        np.maximum(exp_inf, scratch, out=exp_inf)
-        np.divide(exp_avg, exp_inf, out=scratch)
-        scratch *= float(group["lr"]) / (1.0 - beta1 ** state["step"])
-        param -= scratch
+        step_size = float(group["lr"]) / (1.0 - beta1 ** state["step"])
+        for p, g, exp_avg, exp_inf, s in in_chunks(param, grad, state["exp_avg"], state["exp_inf"]):
+            _lerp_(exp_avg, g, 1.0 - beta1, s)
+            np.abs(g, out=s)
+            s += float(group["eps"])
+            exp_inf *= beta2
+            np.maximum(exp_inf, s, out=exp_inf)
+            np.divide(exp_avg, exp_inf, out=s)
+            s *= step_size
+            p -= s
 
 
 class NAdam(Optimizer):
@@ -199,18 +199,18 @@ class NAdam(Optimizer):
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        scratch = np.empty_like(param)
-        _update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2, scratch)
-        np.divide(exp_avg_sq, 1.0 - beta2**step, out=scratch)
-        np.sqrt(scratch, out=scratch)
-        scratch += float(group["eps"])
-        update = grad / scratch
-        update *= lr * (1.0 - mu) / (1.0 - mu_product)
-        param -= update
-        np.divide(exp_avg, scratch, out=update)
-        update *= lr * mu_next / (1.0 - mu_product * mu_next)
-        param -= update
+        arrays = (grad, state["exp_avg"], state["exp_avg_sq"], np.empty_like(param))
+        for p, g, exp_avg, exp_avg_sq, update, s in in_chunks(param, *arrays):
+            _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2, s)
+            np.divide(exp_avg_sq, 1.0 - beta2**step, out=s)
+            np.sqrt(s, out=s)
+            s += float(group["eps"])
+            np.divide(g, s, out=update)
+            update *= lr * (1.0 - mu) / (1.0 - mu_product)
+            p -= update
+            np.divide(exp_avg, s, out=update)
+            update *= lr * mu_next / (1.0 - mu_product * mu_next)
+            p -= update
 
 
 class SWATS(Optimizer):

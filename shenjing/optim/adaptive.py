@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, count_step, with_weight_decay
+from .optimizer import Optimizer, count_step, in_chunks, with_weight_decay
 
 __all__ = ["Adagrad", "Adadelta", "RMSprop"]
 
@@ -49,13 +49,14 @@ class Adagrad(Optimizer):
         state["step"] += 1
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
         clr = float(group["lr"]) / (1.0 + (state["step"] - 1) * float(group["lr_decay"]))
-        scratch = grad * grad
-        state["sum"] += scratch
-        np.sqrt(state["sum"], out=scratch)
-        scratch += float(group["eps"])
-        np.divide(grad, scratch, out=scratch)
-        scratch *= clr
-        param -= scratch
+        for p, g, total, s in in_chunks(param, grad, state["sum"]):
+            np.multiply(g, g, out=s)
+            total += s
+            np.sqrt(total, out=s)
+            s += float(group["eps"])
+            np.divide(g, s, out=s)
+            s *= clr
+            p -= s
 
 
 class Adadelta(Optimizer):
@@ -85,18 +86,18 @@ class Adadelta(Optimizer):
         count_step(state, param, "square_avg", "acc_delta")
         rho, eps = float(group["rho"]), float(group["eps"])
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-        scratch = np.empty_like(param)
-        _accumulate_square(square_avg, grad, rho, scratch)
-        delta = acc_delta + eps
-        np.sqrt(delta, out=delta)
-        np.add(square_avg, eps, out=scratch)
-        np.sqrt(scratch, out=scratch)
-        delta /= scratch
-        delta *= grad
-        _accumulate_square(acc_delta, delta, rho, scratch)
-        delta *= float(group["lr"])
-        param -= delta
+        arrays = (grad, state["square_avg"], state["acc_delta"], np.empty_like(param))
+        for p, g, square_avg, acc_delta, delta, s in in_chunks(param, *arrays):
+            _accumulate_square(square_avg, g, rho, s)
+            np.add(acc_delta, eps, out=delta)
+            np.sqrt(delta, out=delta)
+            np.add(square_avg, eps, out=s)
+            np.sqrt(s, out=s)
+            delta /= s
+            delta *= g
+            _accumulate_square(acc_delta, delta, rho, s)
+            delta *= float(group["lr"])
+            p -= delta
 
 
 class RMSprop(Optimizer):
@@ -132,32 +133,34 @@ class RMSprop(Optimizer):
                         f"nesterov=True with momentum={group['momentum']}")
 
     def _update(self, param, grad, state: dict, group: dict) -> None:
-        momentum, alpha = float(group["momentum"]), float(group["alpha"])
-        count_step(state, param, "square_avg", *(("grad_avg",) if group["centered"] else ()))
+        momentum, alpha, centered = float(group["momentum"]), float(group["alpha"]), group["centered"]
+        count_step(state, param, "square_avg", *(("grad_avg",) if centered else ()))
+        if momentum > 0 and state.get("momentum_buffer") is None:
+            state["momentum_buffer"] = np.zeros_like(param)
         grad = with_weight_decay(grad, param, float(group["weight_decay"]))
-        scratch = np.empty_like(param)
-        _accumulate_square(state["square_avg"], grad, alpha, scratch)
-        if group["centered"]:
-            grad_avg = state["grad_avg"]
-            np.subtract(grad, grad_avg, out=scratch)
-            scratch *= 1.0 - alpha
-            grad_avg += scratch
-            np.multiply(grad_avg, grad_avg, out=scratch)
-            np.subtract(state["square_avg"], scratch, out=scratch)
-            np.sqrt(scratch, out=scratch)
-        else:
-            np.sqrt(state["square_avg"], out=scratch)
-        scratch += float(group["eps"])
-        np.divide(grad, scratch, out=scratch)
-        if momentum > 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.zeros_like(param)
-            buf *= momentum
-            buf += scratch
-            if group["nesterov"]:
-                scratch += momentum * buf
+        names = ("square_avg",) + (("grad_avg",) if centered else ()) + (("momentum_buffer",) if momentum > 0 else ())
+        for p, g, *buffers, s in in_chunks(param, grad, *(state[name] for name in names)):
+            chunk = dict(zip(names, buffers))
+            _accumulate_square(chunk["square_avg"], g, alpha, s)
+            if centered:
+                grad_avg = chunk["grad_avg"]
+                np.subtract(g, grad_avg, out=s)
+                s *= 1.0 - alpha
+                grad_avg += s
+                np.multiply(grad_avg, grad_avg, out=s)
+                np.subtract(chunk["square_avg"], s, out=s)
+                np.sqrt(s, out=s)
             else:
-                scratch[...] = buf
-        scratch *= float(group["lr"])
-        param -= scratch
+                np.sqrt(chunk["square_avg"], out=s)
+            s += float(group["eps"])
+            np.divide(g, s, out=s)
+            if momentum > 0:
+                buf = chunk["momentum_buffer"]
+                buf *= momentum
+                buf += s
+                if group["nesterov"]:
+                    s += momentum * buf
+                else:
+                    s[...] = buf
+            s *= float(group["lr"])
+            p -= s

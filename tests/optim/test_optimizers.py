@@ -529,9 +529,21 @@ def test_state_dict_survives_shenjing_io(tmp_path, factory, closure_based):
         np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
-@pytest.mark.parametrize("amsgrad", [False, True])
+CHUNKED = [
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    ("Adadelta", dict(lr=0.5, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True)),
+    ("RMSprop", dict(lr=0.01)),
+]
+
+
+@pytest.mark.parametrize("name,kwargs", CHUNKED, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CHUNKED)])
 @pytest.mark.parametrize("transposed_grad", [False, True])
-def test_adam_in_chunks_matches_torch_on_a_large_parameter(torch64, amsgrad, transposed_grad):
+def test_chunked_updates_match_torch_on_a_large_parameter(torch64, name, kwargs, transposed_grad):
     """A parameter spanning several update chunks (and a ragged last one) steps exactly as torch's does,
     also when its gradient is a non-contiguous array."""
     from shenjing.optim.optimizer import CHUNK
@@ -540,8 +552,7 @@ def test_adam_in_chunks_matches_torch_on_a_large_parameter(torch64, amsgrad, tra
     shape = (3, CHUNK // 2 + 7)
     start = rng.normal(size=shape)
     p, tp = Tensor(start.copy(), requires_grad=True), torch64.tensor(start.copy(), requires_grad=True)
-    opt = optim.AdamW([p], lr=0.01, amsgrad=amsgrad, weight_decay=0.1)
-    topt = torch64.optim.AdamW([tp], lr=0.01, amsgrad=amsgrad, weight_decay=0.1)
+    opt, topt = getattr(optim, name)([p], **kwargs), getattr(torch64.optim, name)([tp], **kwargs)
     for _ in range(3):
         grad = rng.normal(size=shape[::-1]).T if transposed_grad else rng.normal(size=shape)
         p.grad, tp.grad = sj.from_numpy(grad), torch64.tensor(np.ascontiguousarray(grad))

@@ -446,7 +446,7 @@ class RecurrentLayer(Function):
         h0 = zeros if h0 is None else h0
         c0 = zeros if c0 is None else c0
         ctx.dirs = []
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(under="ignore"):
             for d in range(num_directions):
                 cols = slice(d * H, (d + 1) * H)
                 direction = _DIRECTIONS[mode](mode, x2, weights[4 * d: 4 * d + 4], h0[d], c0[d], Y[:T, :, cols],

@@ -49,36 +49,39 @@ class MaxPool1d(_MaxPoolNd):
     _fn = staticmethod(P.max_pool1d)
 
 
-class AvgPool2d(Module):
-    """2-d average pooling (seed 004 §2.3.3), PyTorch's ``AvgPool2d`` (padding counted by default)."""
+class _AvgPoolNd(Module):
+    _fn = staticmethod(P.avg_pool1d)
+    _keywords: tuple = ()  # further options of ``_fn``, kept as attributes of the same names
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override=None):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
-
-    def forward(self, x: Tensor) -> Tensor:
-        return P.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class AvgPool1d(Module):
-    """1-d average pooling over L (seed 004 §2.3.3), PyTorch's ``AvgPool1d``."""
-
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True):
+                 **keywords):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        for name in self._keywords:
+            setattr(self, name, keywords[name])
 
     def forward(self, x: Tensor) -> Tensor:
-        return P.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+        return self._fn(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                        **{name: getattr(self, name) for name in self._keywords})
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-d average pooling (seed 004 §2.3.3), PyTorch's ``AvgPool2d`` (padding counted by default)."""
+
+    _fn = staticmethod(P.avg_pool2d)
+    _keywords = ("divisor_override",)
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override=divisor_override)
+
+
+class AvgPool1d(_AvgPoolNd):
+    """1-d average pooling over L (seed 004 §2.3.3), PyTorch's ``AvgPool1d``."""
 
 
 class AdaptiveAvgPool2d(Module):

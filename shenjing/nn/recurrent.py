@@ -125,29 +125,33 @@ class RNN(RNNBase):
         self.nonlinearity = nonlinearity
 
 
-class LSTM(RNNBase):
+class _GatedRNN(RNNBase):
+    """A stack of recurrent layers whose mode the subclass fixes (``_mode``)."""
+
+    _mode = ""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 device=None):
+        super().__init__(self._mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype, device)
+
+
+class LSTM(_GatedRNN):
     """LSTM (seed 002: forget, input and output gates around a cell state), PyTorch's equations.
 
     [i, f, g, o] = [σ, σ, tanh, σ](W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),
     c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t). Returns (output, (h_n, c_n)).
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
-                 device=None):
-        super().__init__("lstm", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype, device)
+    _mode = "lstm"
 
 
-class GRU(RNNBase):
+class GRU(_GatedRNN):
     """GRU, PyTorch's equations: r, z = σ(...), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
     h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
-                 device=None):
-        super().__init__("gru", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype, device)
+    _mode = "gru"
 
 
 class _CellBase(Module):

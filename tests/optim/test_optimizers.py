@@ -116,6 +116,17 @@ def _rosenbrock(p):
     return (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2
 
 
+def _closure(opt, loss_fn):
+    """The closure a full-batch optimiser calls: zero the gradients, evaluate ``loss_fn()``, back-propagate."""
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        return loss
+
+    return closure
+
+
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 def test_lbfgs_matches_torch(torch64, line_search_fn):
     torch = torch64
@@ -124,18 +135,7 @@ def test_lbfgs_matches_torch(torch64, line_search_fn):
     kwargs = dict(lr=1 if line_search_fn else 0.05, history_size=5, max_iter=10, line_search_fn=line_search_fn)
     opt, topt = optim.LBFGS([p], **kwargs), torch.optim.LBFGS([tp], **kwargs)
 
-    def closure():
-        opt.zero_grad()
-        loss = _rosenbrock(p)
-        loss.backward()
-        return loss
-
-    def tclosure():
-        topt.zero_grad()
-        loss = _rosenbrock(tp)
-        loss.backward()
-        return loss
-
+    closure, tclosure = _closure(opt, lambda: _rosenbrock(p)), _closure(topt, lambda: _rosenbrock(tp))
     for _ in range(4):
         loss, tloss = opt.step(closure), topt.step(tclosure)
         assert abs(float(loss) - tloss.item()) < 1e-8
@@ -225,13 +225,7 @@ def _quadratic(n, seed=0):
 
 
 def _quadratic_closure(opt, x, a, b):
-    def closure():
-        opt.zero_grad()
-        loss = 0.5 * (x @ (Tensor(a) @ x)) - (Tensor(b) * x).sum()
-        loss.backward()
-        return loss
-
-    return closure
+    return _closure(opt, lambda: 0.5 * (x @ (Tensor(a) @ x)) - (Tensor(b) * x).sum())
 
 
 def test_newton_one_step_on_a_quadratic():
@@ -247,28 +241,14 @@ def test_newton_pseudo_inverse_on_a_singular_hessian():
     """A flat direction has singular value 0: the pseudo-inverse leaves it alone instead of dividing by 0."""
     x = Tensor(np.array([3.0, 5.0]), requires_grad=True)
     opt = optim.Newton([x])
-
-    def closure():
-        opt.zero_grad()
-        loss = (x[0] - 1.0) ** 2
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    opt.step(_closure(opt, lambda: (x[0] - 1.0) ** 2))
     assert_close(x, np.array([1.0, 5.0]), atol=1e-8)
 
 
 def test_newton_damping_shortens_the_step():
     x = Tensor(np.array([2.0]), requires_grad=True)
     opt = optim.Newton([x], damping=2.0)
-
-    def closure():
-        opt.zero_grad()
-        loss = (x**2).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
+    opt.step(_closure(opt, lambda: (x**2).sum()))
     assert_close(x, np.array([2.0 - 4.0 / (2.0 + 2.0)]), atol=1e-8)
 
 
@@ -291,13 +271,7 @@ def test_conjugate_gradient_solves_quadratic_in_n_steps():
 def test_full_batch_methods_minimise_rosenbrock(factory):
     p = Tensor(np.array([-1.2, 1.0]), requires_grad=True)
     opt = factory([p])
-
-    def closure():
-        opt.zero_grad()
-        loss = _rosenbrock(p)
-        loss.backward()
-        return loss
-
+    closure = _closure(opt, lambda: _rosenbrock(p))
     for _ in range(100):
         opt.step(closure)
     assert_close(p, np.array([1.0, 1.0]), rtol=1e-4, atol=1e-5)
@@ -366,13 +340,7 @@ def test_full_batch_methods_train_an_mlp(factory, hidden, steps):
     model = sj.nn.Sequential(sj.nn.Linear(3, hidden, dtype=np.float64), _Tanh(),
                              sj.nn.Linear(hidden, 1, dtype=np.float64))
     opt = factory(list(model.parameters()))
-
-    def closure():
-        opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
-        loss.backward()
-        return loss
-
+    closure = _closure(opt, lambda: ((model(x) - y) ** 2).mean())
     first = float(closure())
     for _ in range(steps):
         opt.step(closure)
@@ -503,11 +471,7 @@ def test_state_dict_survives_shenjing_io(tmp_path, factory, closure_based):
     io = pytest.importorskip("shenjing.io")
 
     def run(opt, params, steps):
-        def closure():
-            opt.zero_grad()
-            loss = sum(((p - 2.0) ** 4).sum() for p in params)
-            loss.backward()
-            return loss
+        closure = _closure(opt, lambda: sum(((p - 2.0) ** 4).sum() for p in params))
 
         for _ in range(steps):
             if closure_based:

@@ -153,7 +153,7 @@ LogSigmoid = _pointwise(
 )
 Softsign = _pointwise(
     "Softsign", lambda x: x / (1 + np.abs(x)), lambda x, out: 1 / (1 + np.abs(x)) ** 2,
-    "x / (1 + |x|); derivative 1 / (1 + |x|)².",
+    "``x / (1 + |x|)``; derivative ``1 / (1 + |x|)²``.",
 )
 Hardsigmoid = _pointwise(
     "Hardsigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype),
@@ -182,7 +182,7 @@ silu = _unary(Silu, "silu", "SiLU(x) = x·σ(x) (swish). Any shape.")
 mish = _unary(Mish, "mish", "Mish(x) = x·tanh(softplus(x)). Any shape.")
 selu = _unary(Selu, "selu", "SELU(x) = λ(x if x > 0 else α(eˣ - 1)), λ ≈ 1.0507, α ≈ 1.6733. Any shape.")
 logsigmoid = _unary(LogSigmoid, "logsigmoid", "log σ(x), computed without overflow. Any shape.")
-softsign = _unary(Softsign, "softsign", "x / (1 + |x|). Any shape.")
+softsign = _unary(Softsign, "softsign", "``x / (1 + |x|)``. Any shape.")
 hardsigmoid = _unary(Hardsigmoid, "hardsigmoid", "ReLU6(x + 3) / 6, a piecewise-linear sigmoid. Any shape.")
 hardswish = _unary(Hardswish, "hardswish", "x·ReLU6(x + 3) / 6. Any shape.")
 

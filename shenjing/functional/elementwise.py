@@ -388,7 +388,7 @@ def neg(x: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:
-    """|x| (absolute-value rectification, 004 §3); gradient sign(x), 0 at 0."""
+    """``|x|`` (absolute-value rectification, 004 §3); gradient sign(x), 0 at 0."""
     return Abs.apply(x)
 
 

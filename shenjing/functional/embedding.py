@@ -29,7 +29,7 @@ class Embedding(Function):
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """Look up rows: ``input`` integer indices of any shape (*) -> (*, embedding_dim).
+    """Look up rows: ``input`` integer indices of any shape ``(*) -> (*, embedding_dim)``.
 
     ``weight`` is (num_embeddings, embedding_dim); the row ``padding_idx`` receives no gradient.
     """

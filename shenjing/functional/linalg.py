@@ -42,7 +42,7 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """y = x Wᵀ + b for x of shape (*, in), W (out, in), b (out,): one GEMM forward, two backward."""
+    """y = x Wᵀ + b for x of shape ``(*, in)``, W ``(out, in)``, b ``(out,)``: one GEMM forward, two backward."""
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -228,7 +228,7 @@ def einsum(subscripts: str, *operands) -> Tensor:
 def linear(input, weight, bias=None) -> Tensor:
     """Affine map y = x Wᵀ + b (the fully-connected layer, seed 000 §2.3).
 
-    Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,).
+    Shapes: input ``(*, in_features)``, weight (out_features, in_features), bias (out_features,).
     """
     input, weight = as_tensor(input), as_tensor(weight)
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:

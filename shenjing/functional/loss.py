@@ -2,7 +2,7 @@
 
 ``reduction='none'`` returns the per-element (or per-sample) losses, ``'sum'`` their sum and
 ``'mean'`` their average (for class-weighted losses, PyTorch's weighted average Σ w_i l_i / Σ w_i).
-Cross-entropy, NLL, the two binary cross-entropies and KL divergence are fused ``Function``s
+Cross-entropy, NLL, the two binary cross-entropies and KL divergence are fused ``Function`` objects
 (one pass forward, the closed-form gradient backward); the others are compositions.
 """
 
@@ -121,7 +121,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """L1 = mean(|x - y|). Input and target of equal shape."""
+    """L1 = ``mean(|x - y|)``. Input and target of equal shape."""
     _check_reduction(reduction, "l1_loss")
     target = _target(target, input, "l1_loss")
     _same_shape(input, target, "l1_loss")
@@ -129,7 +129,7 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """Smooth-L1: ½d²/β where |d| < β, |d| - ½β elsewhere, d = x - y (β = 0 is L1)."""
+    """Smooth-L1: ``½d²/β`` where ``|d| < β``, ``|d| - ½β`` elsewhere, d = x - y (β = 0 is L1)."""
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -193,7 +193,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber: ½d² where |d| < δ, δ(|d| - ½δ) elsewhere, d = x - y; equals δ·smooth_l1_loss(β=δ)."""
+    """Huber: ``½d²`` where ``|d| < δ``, ``δ(|d| - ½δ)`` elsewhere, d = x - y; equals δ·smooth_l1_loss(β=δ)."""
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     return mul(smooth_l1_loss(input, target, reduction, beta=delta), delta)
@@ -218,7 +218,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
     """BCE on logits: -w [p_w y log σ(x) + (1 - y) log(1 - σ(x))], computed as
-    (1 - y) x + (1 + (p_w - 1) y)(log(1 + e^{-|x|}) + max(-x, 0)) (stable; seed 004 §4.2.2).
+    ``(1 - y) x + (1 + (p_w - 1) y)(log(1 + e^{-|x|}) + max(-x, 0))`` (stable; seed 004 §4.2.2).
 
     ``pos_weight`` weighs the positive term, broadcast along the last (class) dim.
     """

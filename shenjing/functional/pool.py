@@ -272,7 +272,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
 
 
 def global_avg_pool(input) -> Tensor:
-    """Mean over every axis after the channel axis (seed 004 §2.3.3, e^avg = (1/L) Σ h_i): (N, C, *) -> (N, C)."""
+    """Mean over every axis after the channel axis (seed 004 §2.3.3, e^avg = (1/L) Σ h_i): ``(N, C, *) -> (N, C)``."""
     input = as_tensor(input)
     if input.ndim < 3:
         raise ValueError(f"global_avg_pool: expected input of shape (N, C, *spatial), got {input.shape}")
@@ -280,7 +280,7 @@ def global_avg_pool(input) -> Tensor:
 
 
 def global_max_pool(input) -> Tensor:
-    """Max over every axis after the channel axis (seed 004 §2.3.2, e^max = max_i h_i): (N, C, *) -> (N, C).
+    """Max over every axis after the channel axis (seed 004 §2.3.2, e^max = max_i h_i): ``(N, C, *) -> (N, C)``.
     Tied maxima share the gradient evenly (``amax``)."""
     input = as_tensor(input)
     if input.ndim < 3:
@@ -300,7 +300,7 @@ def _check_seq(input, count: int, name: str, what: str) -> Tensor:
 def kmax_pool1d(input, k: int) -> Tensor:
     """k-max pooling (seed 004 §2.3.2): the k largest values along L, kept in their original order.
 
-    Shapes: (N, C, L) (or any (*, L)) -> (N, C, k). Among equal values the earlier positions are taken.
+    Shapes: (N, C, L) (or any ``(*, L)``) -> (N, C, k). Among equal values the earlier positions are taken.
     The gradient goes to the chosen positions.
     """
     input = _check_seq(input, k, "kmax_pool1d", "k")

@@ -283,7 +283,7 @@ def fbeta_score(y_true, y_pred, *, beta: float, labels=None, pos_label=1, averag
 def f1_score(y_true, y_pred, *, labels=None, pos_label=1, average="binary", zero_division="warn"):
     """F1 = 2·P·R / (P + R), the harmonic mean of precision and recall (seed 004 §1.4).
 
-    On binary labels F1 equals the Dice coefficient 2|A∩B| / (|A| + |B|) of the predicted and true
+    On binary labels F1 equals the Dice coefficient ``2|A∩B| / (|A| + |B|)`` of the predicted and true
     positive sets (the notes' derivation; see :func:`dice_coefficient`). ``average`` as in
     :func:`fbeta_score`. Shapes: (N,) -> float or (L,).
 
@@ -301,7 +301,7 @@ def _mask(x, name: str) -> np.ndarray:
 
 
 def dice_coefficient(y_true, y_pred, *, zero_division="warn") -> float:
-    """Dice (Sørensen) coefficient DSC = 2|A∩B| / (|A| + |B|) of two binary masks (seed 004 §1.4, 注2).
+    """Dice (Sørensen) coefficient DSC = ``2|A∩B| / (|A| + |B|)`` of two binary masks (seed 004 §1.4, 注2).
 
     A and B are the non-zero elements of y_pred and y_true (any equal shapes, e.g. (H, W) or (N, H, W));
     DSC = 2TP / ((TP + FP) + (TP + FN)) = F1. Two empty masks give ``zero_division``.

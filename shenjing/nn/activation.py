@@ -49,7 +49,7 @@ class ReLU(_Elementwise):
 
 
 class Abs(_Elementwise):
-    """|x|: absolute-value rectification (seed 001 激活函数)."""
+    """``|x|``: absolute-value rectification (seed 001 激活函数)."""
 
     fn = staticmethod(E.abs)
 
@@ -164,6 +164,6 @@ SiLU = _simple("SiLU", A.silu, "x·σ(x) (swish).")
 Mish = _simple("Mish", A.mish, "x·tanh(softplus(x)).")
 SELU = _simple("SELU", A.selu, "Scaled ELU with PyTorch's constants.")
 LogSigmoid = _simple("LogSigmoid", A.logsigmoid, "log σ(x).")
-Softsign = _simple("Softsign", A.softsign, "x / (1 + |x|).")
+Softsign = _simple("Softsign", A.softsign, "``x / (1 + |x|)``.")
 Hardsigmoid = _simple("Hardsigmoid", A.hardsigmoid, "ReLU6(x + 3) / 6.")
 Hardswish = _simple("Hardswish", A.hardswish, "x·ReLU6(x + 3) / 6.")

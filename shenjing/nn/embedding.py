@@ -13,7 +13,7 @@ __all__ = ["Embedding"]
 
 class Embedding(Module):
     """``weight`` (num_embeddings, embedding_dim) drawn from N(0, 1) (PyTorch's default); row ``padding_idx``
-    is zero and gets no gradient. Input: integer indices (*) -> (*, embedding_dim).
+    is zero and gets no gradient. Input: integer indices ``(*) -> (*, embedding_dim)``.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,

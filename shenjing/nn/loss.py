@@ -44,7 +44,7 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """mean(|x - y|)."""
+    """``mean(|x - y|)``."""
 
     fn = staticmethod(L.l1_loss)
 
@@ -53,7 +53,7 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """½d²/β for |d| < β, |d| - ½β otherwise."""
+    """``½d²/β`` for ``|d| < β``, ``|d| - ½β`` otherwise."""
 
     fn = staticmethod(L.smooth_l1_loss)
 
@@ -62,7 +62,7 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """½d² for |d| < δ, δ(|d| - ½δ) otherwise."""
+    """``½d²`` for ``|d| < δ``, ``δ(|d| - ½δ)`` otherwise."""
 
     fn = staticmethod(L.huber_loss)
 

@@ -99,14 +99,14 @@ class AdaptiveAvgPool2d(Module):
 
 
 class GlobalMaxPool(Module):
-    """Max over all positions (seed 004 §2.3.2, e^max): (N, C, *) -> (N, C)."""
+    """Max over all positions (seed 004 §2.3.2, e^max): ``(N, C, *) -> (N, C)``."""
 
     def forward(self, x: Tensor) -> Tensor:
         return P.global_max_pool(x)
 
 
 class GlobalAvgPool(Module):
-    """Mean over all positions (seed 004 §2.3.3, e^avg): (N, C, *) -> (N, C)."""
+    """Mean over all positions (seed 004 §2.3.3, e^avg): ``(N, C, *) -> (N, C)``."""
 
     def forward(self, x: Tensor) -> Tensor:
         return P.global_avg_pool(x)
@@ -230,7 +230,7 @@ class CapsulePooling(Module):
 
 class RoIPool2d(Module):
     """RoI max pooling (torchvision's ``RoIPool``): ``forward(x, boxes)`` with boxes (K, 5)
-    [batch_index, x1, y1, x2, y2] -> (K, C, *output_size)."""
+    [batch_index, x1, y1, x2, y2] -> ``(K, C, *output_size)``."""
 
     def __init__(self, output_size, spatial_scale: float = 1.0):
         super().__init__()

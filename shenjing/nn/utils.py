@@ -40,7 +40,7 @@ def _total(terms: list) -> Tensor:
 
 
 def l1_penalty(params) -> Tensor:
-    """Σ_i |w_i| over every parameter (seed 004 §2.4.3.1; add λ·penalty to the loss). Differentiable."""
+    """``Σ_i |w_i|`` over every parameter (seed 004 §2.4.3.1; add λ·penalty to the loss). Differentiable."""
     return _total([sum(abs(p)) for p in _params(params)])
 
 

@@ -149,7 +149,7 @@ class LBFGS(_ClosureOptimizer):
 
     then θ ← θ + t d with t = lr (the first iteration: min(1, 1/‖g‖₁)·lr), or t from a strong
     Wolfe line search when ``line_search_fn='strong_wolfe'``. Stops early when
-    max|g| ≤ tolerance_grad, or a step or loss change is below tolerance_change.
+    ``max|g| ≤ tolerance_grad``, or a step or loss change is below tolerance_change.
     """
 
     def __init__(self, params: Iterable, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
@@ -251,7 +251,7 @@ class Newton(_ClosureOptimizer):
         θ ← θ - lr · H⁺ g
 
     The Hessian is built by central differences of the back-propagated gradient
-    (h_j = ∛ε_mach · max(1, |θ_j|)): 2n extra closure calls, so this is for small models. On a
+    (``h_j = ∛ε_mach · max(1, |θ_j|)``): 2n extra closure calls, so this is for small models. On a
     quadratic the differences are exact and one step lands on the minimum. ``damping`` > 0
     (Levenberg-Marquardt) keeps steps short where the curvature is small or negative.
     """

@@ -25,10 +25,9 @@ class RunBlock(Directive):
 
     def run(self) -> list[nodes.Node]:
         env = self.state.document.settings.env
-        namespaces = env.temp_data.setdefault("runblock_namespaces", {})
-        namespace = namespaces.get(env.docname)
-        if namespace is None:
-            namespace = namespaces[env.docname] = {"__name__": "__runblock__"}
+        namespace = env.temp_data.get("runblock_namespace")
+        if namespace is None:      # the first block of this page (temp_data is cleared between pages)
+            namespace = env.temp_data["runblock_namespace"] = {"__name__": "__runblock__"}
             exec(PRELUDE, namespace)
         code = "\n".join(self.content)
         printed = io.StringIO()
@@ -36,8 +35,7 @@ class RunBlock(Directive):
             with contextlib.redirect_stdout(printed):
                 exec(compile(code, f"<{env.docname} runblock>", "exec"), namespace)
         except Exception:
-            source, line = self.state_machine.get_source_and_line(self.lineno)
-            logger.warning("runblock raised:\n%s", traceback.format_exc(limit=-1), location=(source, line))
+            logger.warning("runblock raised:\n%s", traceback.format_exc(limit=-1), location=(env.docname, self.lineno))
         result = [nodes.literal_block(code, code, language="python")]
         if printed.getvalue():
             output = printed.getvalue().rstrip("\n")

@@ -20,19 +20,42 @@ def _make(array, requires_grad: bool) -> Tensor:
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor from ``data`` (a list, a NumPy array, a scalar or a Tensor)."""
+    """A new tensor from ``data`` (a list, a NumPy array, a scalar or a Tensor).
+
+    >>> import shenjing as sj
+    >>> sj.tensor([[1, 2], [3, 4]], dtype=sj.float32)
+    tensor([[1., 2.],
+            [3., 4.]])
+    >>> sj.tensor([0.5, 1.5], requires_grad=True).requires_grad
+    True
+    """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """``data`` itself when it already is a Tensor of that dtype/device, else a new tensor."""
+    """``data`` itself when it already is a Tensor of that dtype/device, else a new tensor.
+
+    >>> import shenjing as sj
+    >>> t = sj.ones(2)
+    >>> sj.as_tensor(t) is t
+    True
+    """
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     return Tensor(data, dtype=dtype, device=device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with ``array`` (dtype kept)."""
+    """A tensor sharing memory with ``array`` (dtype kept).
+
+    >>> import numpy as np
+    >>> import shenjing as sj
+    >>> a = np.zeros(3)
+    >>> t = sj.from_numpy(a)
+    >>> a[0] = 5.0
+    >>> t
+    tensor([5., 0., 0.], dtype=float64)
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
     return Tensor._wrap(array)
@@ -44,18 +67,44 @@ def _filled(fill, shape, dtype, device, requires_grad) -> Tensor:
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of shape ``shape`` (given as ints or one tuple), default dtype float32.
+
+    >>> import shenjing as sj
+    >>> sj.zeros(2, 3)
+    tensor([[0., 0., 0.],
+            [0., 0., 0.]])
+    """
     return _filled(0, shape, dtype, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of shape ``shape`` (given as ints or one tuple).
+
+    >>> import shenjing as sj
+    >>> sj.ones((2,), dtype=sj.float64)
+    tensor([1., 1.], dtype=float64)
+    """
     return _filled(1, shape, dtype, device, requires_grad)
 
 
 def empty(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of shape ``shape``: its values are whatever the memory held.
+
+    >>> import shenjing as sj
+    >>> sj.empty(2, 3).shape
+    (2, 3)
+    """
     return _make(B.xp_for(device).empty(shape_arg(shape), dtype=B.as_dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``shape`` filled with ``fill_value``.
+
+    >>> import shenjing as sj
+    >>> sj.full((2, 2), 7.0)
+    tensor([[7., 7.],
+            [7., 7.]])
+    """
     return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
 
 
@@ -64,23 +113,56 @@ def _like(fill, other: Tensor, dtype, requires_grad) -> Tensor:
 
 
 def zeros_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape, dtype and device of ``other`` (or ``dtype``).
+
+    >>> import shenjing as sj
+    >>> sj.zeros_like(sj.ones(2, 2))
+    tensor([[0., 0.],
+            [0., 0.]])
+    """
     return _like(0, other, dtype, requires_grad)
 
 
 def ones_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape, dtype and device of ``other`` (or ``dtype``).
+
+    >>> import shenjing as sj
+    >>> sj.ones_like(sj.zeros(3))
+    tensor([1., 1., 1.])
+    """
     return _like(1, other, dtype, requires_grad)
 
 
 def full_like(other: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` with the shape, dtype and device of ``other`` (or ``dtype``).
+
+    >>> import shenjing as sj
+    >>> sj.full_like(sj.zeros(3), 0.5)
+    tensor([0.5, 0.5, 0.5])
+    """
     return _like(fill_value, other, dtype, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """The (n, m) identity matrix (m = n by default): ones on the diagonal, zeros elsewhere.
+
+    >>> import shenjing as sj
+    >>> sj.eye(2, 3)
+    tensor([[1., 0., 0.],
+            [0., 1., 0.]])
+    """
     return _make(B.xp_for(device).eye(n, m, dtype=B.as_dtype(dtype)), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Like ``torch.arange``: int64 for integer arguments, the default float dtype otherwise."""
+    """Like ``torch.arange``: int64 for integer arguments, the default float dtype otherwise.
+
+    >>> import shenjing as sj
+    >>> sj.arange(5)
+    tensor([0, 1, 2, 3, 4], dtype=int64)
+    >>> sj.arange(0, 1, 0.25)
+    tensor([0.  , 0.25, 0.5 , 0.75])
+    """
     if end is None:
         start, end = 0, start
     is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
@@ -89,25 +171,52 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad: bool
 
 
 def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+
+    >>> import shenjing as sj
+    >>> sj.linspace(0, 1, 5)
+    tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
     return _make(B.xp_for(device).linspace(start, end, steps).astype(B.as_dtype(dtype)), requires_grad)
 
 
 def rand(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform draws on [0, 1) from the seeded global generator (``shenjing.manual_seed``)."""
+    """Uniform draws on [0, 1) from the seeded global generator (``shenjing.manual_seed``).
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> x = sj.rand(2, 3)
+    >>> x.shape, 0 <= float(x.min()) <= float(x.max()) < 1
+    ((2, 3), True)
+    """
     device = B.parse_device(device)
     arr = B.rng(device).random(shape_arg(shape)).astype(B.as_dtype(dtype))
     return _make(arr, requires_grad)
 
 
 def randn(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal draws from the seeded global generator."""
+    """Standard normal draws from the seeded global generator.
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> x = sj.randn(10000, dtype=sj.float64)
+    >>> round(float(x.mean()), 1), round(float(x.std()), 1)
+    (0.0, 1.0)
+    """
     device = B.parse_device(device)
     arr = B.rng(device).standard_normal(shape_arg(shape)).astype(B.as_dtype(dtype))
     return _make(arr, requires_grad)
 
 
 def randint(low: int, high: int | None = None, size=(), dtype=None, device=None) -> Tensor:
-    """Integers in [low, high) (int64 by default)."""
+    """Integers in [low, high) (int64 by default).
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> x = sj.randint(0, 10, (5,))
+    >>> x.dtype, 0 <= int(x.min()) <= int(x.max()) < 10
+    (dtype('int64'), True)
+    """
     if high is None:
         low, high = 0, low
     device = B.parse_device(device)
@@ -116,4 +225,11 @@ def randint(low: int, high: int | None = None, size=(), dtype=None, device=None)
 
 
 def randperm(n: int, device=None) -> Tensor:
+    """A random permutation of 0, ..., n-1 (int64), from the seeded global generator.
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> sorted(sj.randperm(5).tolist())
+    [0, 1, 2, 3, 4]
+    """
     return Tensor._wrap(B.rng(B.parse_device(device)).permutation(n).astype(B.int64))

@@ -170,12 +170,15 @@ class Tensor:
         return self.grad_fn is None
 
     def size(self, dim: int | None = None):
+        """The shape as a tuple, or the size of dimension ``dim``."""
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
+        """The number of elements."""
         return int(self.data.size)
 
     def dim(self) -> int:
+        """The number of dimensions (``ndim``)."""
         return self.data.ndim
 
     def __len__(self) -> int:
@@ -198,6 +201,7 @@ class Tensor:
 
     # ----- conversion -------------------------------------------------------
     def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU for a CuPy tensor; shared with the tensor on the CPU)."""
         return B.to_numpy(self.data)
 
     def __array__(self, dtype=None, copy=None):
@@ -205,11 +209,13 @@ class Tensor:
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self):
+        """The data as (nested) Python lists of Python numbers."""
         return self.numpy().tolist()
 
     def __float__(self) -> float:
@@ -236,6 +242,7 @@ class Tensor:
         return Tensor._wrap(self.data)
 
     def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph: gradients flow back to this tensor."""
         from .functional.shape import clone
 
         return clone(self)
@@ -264,15 +271,19 @@ class Tensor:
         return out
 
     def double(self) -> Tensor:
+        """This tensor as float64 (itself when it already is)."""
         return self.to(B.float64)
 
     def float(self) -> Tensor:
+        """This tensor as float32 (itself when it already is)."""
         return self.to(B.float32)
 
     def cpu(self) -> Tensor:
+        """This tensor on the CPU."""
         return self.to("cpu")
 
     def cuda(self) -> Tensor:
+        """This tensor on the GPU (CuPy)."""
         return self.to("cuda")
 
     # ----- in-place updates (x[i] = v, x += y, add_, ...: bound in functional/_bind.py) ------

@@ -354,87 +354,198 @@ def _check_same_device(a, b, name):
 
 
 def add(a, b) -> Tensor:
-    """a + b with broadcasting."""
+    """a + b with broadcasting.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([[1.0], [2.0]]) + sj.tensor([10.0, 20.0])
+    tensor([[11., 21.],
+            [12., 22.]])
+    """
     _check_same_device(a, b, "add")
     return _binary(Add)(a, b)
 
 
 def sub(a, b) -> Tensor:
-    """a - b with broadcasting."""
+    """a - b with broadcasting.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([5.0, 7.0]) - 1
+    tensor([4., 6.])
+    """
     _check_same_device(a, b, "sub")
     return _binary(Sub)(a, b)
 
 
 def mul(a, b) -> Tensor:
-    """a ⊙ b (element-wise product) with broadcasting."""
+    """a ⊙ b (element-wise product) with broadcasting.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * sj.tensor([3.0, 4.0])).sum().backward()
+    >>> x.grad
+    tensor([3., 4.])
+    """
     _check_same_device(a, b, "mul")
     return _binary(Mul)(a, b)
 
 
 def div(a, b) -> Tensor:
-    """a / b with broadcasting; d/db = -a / b²."""
+    """a / b with broadcasting; d/db = -a / b².
+
+    >>> import shenjing as sj
+    >>> b = sj.tensor([2.0, 4.0], requires_grad=True)
+    >>> (1 / b).sum().backward()
+    >>> b.grad
+    tensor([-0.25  , -0.0625])
+    """
     _check_same_device(a, b, "div")
     return _binary(Div)(a, b)
 
 
 def pow(a, b) -> Tensor:
-    """a ** b; d/da = b a^{b-1}, d/db = a^b ln a."""
+    """a ** b; d/da = b a^{b-1}, d/db = a^b ln a.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([2.0, 3.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    tensor([4., 6.])
+    """
     _check_same_device(a, b, "pow")
     return _binary(Pow)(a, b)
 
 
 def neg(x: Tensor) -> Tensor:
+    """-x; the gradient is -1.
+
+    >>> import shenjing as sj
+    >>> -sj.tensor([1.0, -2.0])
+    tensor([-1.,  2.])
+    """
     return Neg.apply(x)
 
 
 def abs(x: Tensor) -> Tensor:
-    """``|x|`` (absolute-value rectification, 004 §3); gradient sign(x), 0 at 0."""
+    """``|x|`` (absolute-value rectification, 004 §3); gradient sign(x), 0 at 0.
+
+    >>> import shenjing as sj
+    >>> sj.abs(sj.tensor([-1.5, 0.0, 2.0]))
+    tensor([1.5, 0. , 2. ])
+    """
     return Abs.apply(x)
 
 
 def exp(x: Tensor) -> Tensor:
+    """e^x; d/dx = e^x (the forward's result is reused by the backward).
+
+    >>> import shenjing as sj
+    >>> sj.exp(sj.tensor([0.0, 1.0]))
+    tensor([1.      , 2.718282])
+    """
     return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm; d/dx = 1/x."""
+    """Natural logarithm; d/dx = 1/x.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, 4.0], requires_grad=True)
+    >>> sj.log(x).sum().backward()
+    >>> x.grad
+    tensor([1.  , 0.25])
+    """
     return Log.apply(_floating(x))
 
 
 def log1p(x: Tensor) -> Tensor:
-    """log(1 + x), accurate for small x."""
+    """log(1 + x), accurate for small x.
+
+    >>> import shenjing as sj
+    >>> float(sj.log1p(sj.tensor(1e-10, dtype=sj.float64)))
+    9.999999999500001e-11
+    """
     return Log1p.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
+    """√x; d/dx = 1 / (2√x).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([4.0, 9.0], requires_grad=True)
+    >>> sj.sqrt(x).sum().backward()
+    >>> x.grad
+    tensor([0.25      , 0.16666667])
+    """
     return Sqrt.apply(_floating(x))
 
 
 def sin(x: Tensor) -> Tensor:
+    """sin x; d/dx = cos x.
+
+    >>> import numpy as np
+    >>> import shenjing as sj
+    >>> sj.sin(sj.tensor([0.0, np.pi / 2]))
+    tensor([0., 1.])
+    """
     return Sin.apply(_floating(x))
 
 
 def cos(x: Tensor) -> Tensor:
+    """cos x; d/dx = -sin x.
+
+    >>> import shenjing as sj
+    >>> sj.cos(sj.tensor([0.0]))
+    tensor([1.])
+    """
     return Cos.apply(_floating(x))
 
 
 def tanh(x: Tensor) -> Tensor:
-    """tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x}) (seed 000 §4.4.2)."""
+    """tanh(x) = (e^x - e^{-x}) / (e^x + e^{-x}) (seed 000 §4.4.2).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([0.0, 1.0], requires_grad=True)
+    >>> sj.tanh(x).sum().backward()
+    >>> x.grad
+    tensor([1.        , 0.41997433])
+    """
     return Tanh.apply(_floating(x))
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """σ(x) = 1 / (1 + e^{-x}), split by sign for stability (seed 000 §4.4.1)."""
+    """σ(x) = 1 / (1 + e^{-x}), split by sign for stability (seed 000 §4.4.1).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
+    >>> y = sj.sigmoid(x)
+    >>> y.sum().backward()
+    >>> y, x.grad
+    (tensor([0. , 0.5, 1. ], grad_fn=<Sigmoid>), tensor([0.  , 0.25, 0.  ]))
+    """
     return Sigmoid.apply(_floating(x))
 
 
 def relu(x: Tensor) -> Tensor:
-    """ReLU(x) = max(0, x) (seed 000 §4.4.3)."""
+    """ReLU(x) = max(0, x) (seed 000 §4.4.3).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    >>> sj.relu(x).sum().backward()
+    >>> x.grad
+    tensor([0., 0., 1.])
+    """
     return Relu.apply(x)
 
 
 def clip(x: Tensor, min=None, max=None) -> Tensor:
-    """Clamp to [min, max]; the gradient flows where min <= x <= max."""
+    """Clamp to [min, max]; the gradient flows where min <= x <= max.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    >>> sj.clip(x, -1, 1).sum().backward()
+    >>> x.grad
+    tensor([0., 1., 0.])
+    """
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
     return Clip.apply(x, min, max)
@@ -444,19 +555,37 @@ clamp = clip
 
 
 def maximum(a, b) -> Tensor:
-    """Element-wise maximum; ties split the gradient evenly (PyTorch's rule)."""
+    """Element-wise maximum; ties split the gradient evenly (PyTorch's rule).
+
+    >>> import shenjing as sj
+    >>> a = sj.tensor([1.0, 2.0], requires_grad=True)
+    >>> sj.maximum(a, sj.tensor([2.0, 2.0])).sum().backward()
+    >>> a.grad
+    tensor([0. , 0.5])
+    """
     _check_same_device(a, b, "maximum")
     return _binary(Maximum)(a, b)
 
 
 def minimum(a, b) -> Tensor:
-    """Element-wise minimum; ties split the gradient evenly (PyTorch's rule)."""
+    """Element-wise minimum; ties split the gradient evenly (PyTorch's rule).
+
+    >>> import shenjing as sj
+    >>> sj.minimum(sj.tensor([1.0, 5.0]), 3.0)
+    tensor([1., 3.])
+    """
     _check_same_device(a, b, "minimum")
     return _binary(Minimum)(a, b)
 
 
 def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way."""
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([-1.0, 2.0])
+    >>> sj.where(x > 0, x, sj.zeros(2))
+    tensor([0., 2.])
+    """
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
@@ -466,17 +595,34 @@ def where(condition, a, b) -> Tensor:
 
 
 def sign(x: Tensor) -> Tensor:
-    """sign(x) in {-1, 0, 1} (not differentiable: no graph)."""
+    """sign(x) in {-1, 0, 1} (not differentiable: no graph).
+
+    >>> import shenjing as sj
+    >>> sj.tensor([-3.0, 0.0, 2.0]).sign()
+    tensor([-1.,  0.,  1.])
+    """
     return Tensor._wrap(np.sign(x.data))
 
 
 def cast(x: Tensor, dtype) -> Tensor:
-    """``x`` converted to ``dtype``; the gradient is converted back."""
+    """``x`` converted to ``dtype``; the gradient is converted back.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.5], requires_grad=True)
+    >>> sj.nn.functional.cast(x, sj.float64).sum().backward()
+    >>> x.grad.dtype
+    dtype('float32')
+    """
     return Cast.apply(x, B.as_dtype(dtype))
 
 
 def move(x: Tensor, device: str) -> Tensor:
-    """``x`` copied to ``device``; the gradient is copied back."""
+    """``x`` copied to ``device``; the gradient is copied back.
+
+    >>> import shenjing as sj
+    >>> sj.nn.functional.move(sj.ones(2), "cpu").device
+    'cpu'
+    """
     return Move.apply(x, B.parse_device(device))
 
 

@@ -79,6 +79,7 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add ``param`` as a parameter named ``name`` (None registers the name with no parameter)."""
         if param is None:
             self._parameters[name] = None
             self.__dict__.pop(name, None)
@@ -97,10 +98,12 @@ class Module:
         self._buffers[name] = tensor
 
     def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the child ``name`` (the same as assigning it as an attribute)."""
         self._modules[name] = module
 
     # ----- traversal ------------------------------------------------------------
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for this module and every submodule, depth first, each module once."""
         seen = set()
         stack = [(prefix, self)]
         while stack:
@@ -131,15 +134,18 @@ class Module:
         return module._parameters[name]
 
     def modules(self) -> Iterator[Module]:
+        """This module and every submodule, depth first, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for the direct children, in registration order."""
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
     def children(self) -> Iterator[Module]:
+        """The direct children, in registration order."""
         for _, m in self.named_children():
             yield m
 
@@ -154,36 +160,44 @@ class Module:
                 yield (f"{prefix}.{name}" if prefix else name), value
 
     def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """``(dotted name, parameter)`` for every parameter (of submodules too, unless ``recurse=False``), each once."""
         for name, p in self._named_members("_parameters", recurse):
             yield (f"{prefix}.{name}" if prefix else name), p
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter (of submodules too, unless ``recurse=False``), each once: what optimisers take."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` for every buffer (e.g. BatchNorm's running statistics)."""
         for name, b in self._named_members("_buffers", recurse):
             yield (f"{prefix}.{name}" if prefix else name), b
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer: tensors that are state but not parameters."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ----- modes and helpers ------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and every submodule; returns self."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
     def eval(self) -> Module:
+        """Evaluation mode: dropout off, batch norm on its running statistics. Same as ``train(False)``."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Turn gradient recording on or off for every parameter (freezing a model); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient: ``None`` (default), or zeros with ``set_to_none=False``."""
         for p in self.parameters():
             if set_to_none:
                 p.grad = None
@@ -222,13 +236,16 @@ class Module:
         return self
 
     def double(self) -> Module:
+        """Cast the floating parameters and buffers to float64, in place; returns self."""
         return self.to(B.float64)
 
     def float(self) -> Module:
+        """Cast the floating parameters and buffers to float32, in place; returns self."""
         return self.to(B.float32)
 
     # ----- forward and hooks --------------------------------------------------
     def forward(self, *args, **kwargs):
+        """The computation of the module; subclasses define it and callers use ``module(x)``, which runs the hooks too."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):
@@ -317,6 +334,7 @@ class Module:
 
     # ----- printing ------------------------------------------------------------
     def extra_repr(self) -> str:
+        """The text inside the parentheses of this module's line in ``repr`` (the layer's settings)."""
         return ""
 
     def num_parameters(self) -> int:

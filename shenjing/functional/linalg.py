@@ -165,7 +165,12 @@ def _parse_einsum(spec: str, shapes: list) -> tuple:
 
 
 def matmul(a, b) -> Tensor:
-    """Matrix product with batch broadcasting (``a @ b``)."""
+    """Matrix product with batch broadcasting (``a @ b``).
+
+    >>> import shenjing as sj
+    >>> (sj.ones(5, 2, 3) @ sj.ones(3, 4)).shape
+    (5, 2, 4)
+    """
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
@@ -179,7 +184,12 @@ def matmul(a, b) -> Tensor:
 
 def tensordot(a, b, dims=2) -> Tensor:
     """Sum of products over ``dims`` (an int: the last n axes of a with the first n of b,
-    or a pair of axis lists), as ``np.tensordot``."""
+    or a pair of axis lists), as ``np.tensordot``.
+
+    >>> import shenjing as sj
+    >>> sj.tensordot(sj.ones(3, 4, 5), sj.ones(4, 5, 2), dims=2).shape
+    (3, 2)
+    """
     a, b = as_tensor(a), as_tensor(b)
     if isinstance(dims, int):
         axes_a, axes_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
@@ -198,6 +208,12 @@ def dot(a, b) -> Tensor:
         dot(a, b)[i, j, k, m] = sum(a[i, j, :] * b[k, :, m])
 
     so (2, 4, 6) · (6, 2) -> (2, 4, 2). 1-d ``b`` contracts with a's last axis; 0-d is a product.
+
+    >>> import shenjing as sj
+    >>> sj.dot(sj.ones(2, 4, 6), sj.ones(6, 2)).shape
+    (2, 4, 2)
+    >>> float(sj.dot(sj.tensor([1.0, 2.0]), sj.tensor([3.0, 4.0])))
+    11.0
     """
     a, b = as_tensor(a), as_tensor(b)
     if a.ndim == 0 or b.ndim == 0:
@@ -211,7 +227,15 @@ def dot(a, b) -> Tensor:
 
 
 def einsum(subscripts: str, *operands) -> Tensor:
-    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...' and diagonals."""
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; supports '...' and diagonals.
+
+    >>> import shenjing as sj
+    >>> a, b = sj.ones(2, 3, 4), sj.ones(2, 4, 5)
+    >>> sj.einsum("bij,bjk->bik", a, b).shape
+    (2, 3, 5)
+    >>> sj.einsum("ii->", sj.eye(3))
+    tensor(3.)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = operands[0]
     operands = [as_tensor(o) for o in operands]
@@ -229,6 +253,12 @@ def linear(input, weight, bias=None) -> Tensor:
     """Affine map y = x Wᵀ + b (the fully-connected layer, seed 000 §2.3).
 
     Shapes: input ``(*, in_features)``, weight (out_features, in_features), bias (out_features,).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, W, b = sj.ones(4, 3), sj.ones(2, 3), sj.tensor([0.5, -0.5])
+    >>> F.linear(x, W, b)[0]
+    tensor([3.5, 2.5])
     """
     input, weight = as_tensor(input), as_tensor(weight)
     if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:

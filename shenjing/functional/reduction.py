@@ -197,12 +197,23 @@ def _axes_of(x: Tensor, dim, axis):
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """Σ over ``dim`` (all elements when None)."""
+    """Σ over ``dim`` (all elements when None).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> sj.sum(x), x.sum(dim=0), x.sum(1, keepdim=True).shape
+    (tensor(10.), tensor([4., 6.]), (2, 1))
+    """
     return Sum.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """Arithmetic mean over ``dim``."""
+    """Arithmetic mean over ``dim``.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([[1.0, 2.0], [3.0, 4.0]]).mean(dim=1)
+    tensor([1.5, 3.5])
+    """
     return Mean.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
 
 
@@ -212,6 +223,11 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
 
     As in PyTorch, ``x.var(dim, unbiased, keepdim)`` positionally, or ``correction=`` by keyword
     (``unbiased=False`` is ``correction=0``).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, 2.0, 3.0, 4.0])
+    >>> x.var(), x.var(correction=0)
+    (tensor(1.6666666), tensor(1.25))
     """
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
@@ -220,29 +236,58 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         axis=None, keepdims=None) -> Tensor:
-    """Standard deviation √var (same arguments as :func:`var`)."""
+    """Standard deviation √var (same arguments as :func:`var`).
+
+    >>> import shenjing as sj
+    >>> sj.tensor([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).std(correction=0)
+    tensor(2.)
+    """
     from .elementwise import sqrt
 
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """Π over ``dim``."""
+    """Π over ``dim``.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([2.0, 3.0, 4.0], requires_grad=True)
+    >>> x.prod().backward()
+    >>> x.grad
+    tensor([12.,  8.,  6.])
+    """
     return Prod.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
 
 
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """log Σ_i exp(x_i), stable (max subtracted first)."""
+    """log Σ_i exp(x_i), stable (max subtracted first).
+
+    >>> import shenjing as sj
+    >>> sj.logsumexp(sj.tensor([1000.0, 1000.0]), dim=0)
+    tensor(1000.6932)
+    """
     return Logsumexp.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """Maximum over ``dim`` (ties share the gradient evenly)."""
+    """Maximum over ``dim`` (ties share the gradient evenly).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([3.0, 1.0, 3.0], requires_grad=True)
+    >>> sj.amax(x).backward()
+    >>> x.grad
+    tensor([0.5, 0. , 0.5])
+    """
     return Amax.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), True)
 
 
 def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """Minimum over ``dim`` (ties share the gradient evenly)."""
+    """Minimum over ``dim`` (ties share the gradient evenly).
+
+    >>> import shenjing as sj
+    >>> sj.amin(sj.tensor([[3.0, 1.0], [0.0, 2.0]]), dim=1)
+    tensor([1., 0.])
+    """
     return Amax.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), False)
 
 
@@ -263,12 +308,26 @@ def _extreme(x, dim, keepdim, axis, keepdims, largest):
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-    """``max(x)``: the largest element; ``max(x, dim)``: a named tuple ``(values, indices)``."""
+    """``max(x)``: the largest element; ``max(x, dim)``: a named tuple ``(values, indices)``.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([[1.0, 5.0], [7.0, 2.0]])
+    >>> x.max()
+    tensor(7.)
+    >>> values, indices = x.max(dim=1)
+    >>> values, indices
+    (tensor([5., 7.]), tensor([1, 0], dtype=int64))
+    """
     return _extreme(x, dim, keepdim, axis, keepdims, True)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
-    """``min(x)``: the smallest element; ``min(x, dim)``: a named tuple ``(values, indices)``."""
+    """``min(x)``: the smallest element; ``min(x, dim)``: a named tuple ``(values, indices)``.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([[1.0, 5.0], [7.0, 2.0]]).min(dim=0).indices
+    tensor([0, 1], dtype=int64)
+    """
     return _extreme(x, dim, keepdim, axis, keepdims, False)
 
 
@@ -292,13 +351,25 @@ argmax, argmin = _arg(np.argmax), _arg(np.argmin)
 
 
 def cumsum(x: Tensor, dim: int) -> Tensor:
-    """y_i = Σ_{j<=i} x_j along ``dim``."""
+    """y_i = Σ_{j<=i} x_j along ``dim``.
+
+    >>> import shenjing as sj
+    >>> sj.cumsum(sj.tensor([1.0, 2.0, 3.0]), dim=0)
+    tensor([1., 3., 6.])
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     return Cumsum.apply(x, axis)
 
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
-    """``torch.gather``: out[i][j] = x[index[i][j]][j] for dim 0 (and so on); ``index`` has x's ndim."""
+    """``torch.gather``: out[i][j] = x[index[i][j]][j] for dim 0 (and so on); ``index`` has x's ndim.
+
+    >>> import shenjing as sj
+    >>> scores = sj.tensor([[0.1, 0.9], [0.8, 0.2]])
+    >>> sj.gather(scores, 1, sj.tensor([[1], [0]]))
+    tensor([[0.9],
+            [0.8]])
+    """
     index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer array with {x.ndim} dims, got shape "
@@ -308,7 +379,12 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False):
-    """Sorted values along ``dim`` and the indices they came from, as ``(values, indices)`` (stable)."""
+    """Sorted values along ``dim`` and the indices they came from, as ``(values, indices)`` (stable).
+
+    >>> import shenjing as sj
+    >>> sj.sort(sj.tensor([3.0, 1.0, 2.0]), descending=True)
+    MaxMin(values=tensor([3., 2., 1.]), indices=tensor([0, 2, 1], dtype=int64))
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     keys = -x.data if descending else x.data
     indices = np.argsort(keys, axis=axis, kind="stable")
@@ -316,7 +392,12 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False):
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
-    """The ``k`` largest (or smallest) values along ``dim`` in order, with their indices."""
+    """The ``k`` largest (or smallest) values along ``dim`` in order, with their indices.
+
+    >>> import shenjing as sj
+    >>> sj.topk(sj.tensor([1.0, 4.0, 2.0, 3.0]), 2)
+    MaxMin(values=tensor([4., 3.]), indices=tensor([1, 3], dtype=int64))
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     if not 0 <= k <= x.shape[axis]:
         raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[axis]}")

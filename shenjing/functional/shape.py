@@ -186,7 +186,13 @@ class Clone(Function):
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    """Same elements, new shape (one dimension may be -1)."""
+    """Same elements, new shape (one dimension may be -1).
+
+    >>> import shenjing as sj
+    >>> sj.arange(6).reshape(2, -1)
+    tensor([[0, 1, 2],
+            [3, 4, 5]], dtype=int64)
+    """
     shape = shape_arg(shape)
     known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
     free = shape.count(-1)
@@ -200,7 +206,12 @@ view = reshape
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    """Reorder the dimensions: output dim i is input dim ``dims[i]``."""
+    """Reorder the dimensions: output dim i is input dim ``dims[i]``.
+
+    >>> import shenjing as sj
+    >>> sj.ones(2, 3, 4).permute(2, 0, 1).shape
+    (4, 2, 3)
+    """
     dims = shape_arg(dims)
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not a permutation of the {x.ndim} dims of shape {x.shape}")
@@ -208,7 +219,12 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int = -2, dim1: int = -1) -> Tensor:
-    """Swap two dimensions (PyTorch's ``transpose(dim0, dim1)``)."""
+    """Swap two dimensions (PyTorch's ``transpose(dim0, dim1)``).
+
+    >>> import shenjing as sj
+    >>> sj.ones(2, 3, 4).transpose(0, 2).shape
+    (4, 3, 2)
+    """
     if x.ndim < 2:
         return x
     axes = list(range(x.ndim))
@@ -221,7 +237,12 @@ swapaxes = transpose
 
 
 def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    """Drop size-1 dimensions (all of them, or only ``dim``)."""
+    """Drop size-1 dimensions (all of them, or only ``dim``).
+
+    >>> import shenjing as sj
+    >>> sj.ones(1, 3, 1).squeeze().shape, sj.ones(1, 3, 1).squeeze(0).shape
+    ((3,), (3, 1))
+    """
     dim = resolve_dim(dim, axis)
     axes = normalize_axes(dim, x.ndim)
     if axes is None:
@@ -231,7 +252,12 @@ def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    """Insert a size-1 dimension at ``dim``."""
+    """Insert a size-1 dimension at ``dim``.
+
+    >>> import shenjing as sj
+    >>> sj.ones(3).unsqueeze(0).shape
+    (1, 3)
+    """
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise ValueError(f"unsqueeze: dim {dim} out of range for shape {x.shape}")
     dim = dim % (x.ndim + 1)
@@ -239,7 +265,14 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 
 def broadcast_to(x: Tensor, *shape) -> Tensor:
-    """Repeat along size-1 (or new leading) dimensions; the backward sums the copies."""
+    """Repeat along size-1 (or new leading) dimensions; the backward sums the copies.
+
+    >>> import shenjing as sj
+    >>> x = sj.ones(3, requires_grad=True)
+    >>> sj.nn.functional.broadcast_to(x, (2, 3)).sum().backward()
+    >>> x.grad
+    tensor([2., 2., 2.])
+    """
     shape = shape_arg(shape)
     try:
         target = np.broadcast_shapes(x.shape, shape)
@@ -251,7 +284,12 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
-    """PyTorch's ``expand``: like :func:`broadcast_to`, with -1 meaning "keep this size"."""
+    """PyTorch's ``expand``: like :func:`broadcast_to`, with -1 meaning "keep this size".
+
+    >>> import shenjing as sj
+    >>> sj.ones(3, 1).expand(-1, 4).shape
+    (3, 4)
+    """
     sizes = shape_arg(sizes)
     lead = len(sizes) - x.ndim
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
@@ -259,7 +297,12 @@ def expand(x: Tensor, *sizes) -> Tensor:
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dimensions ``start_dim..end_dim`` into one."""
+    """Merge dimensions ``start_dim..end_dim`` into one.
+
+    >>> import shenjing as sj
+    >>> sj.ones(2, 3, 4).flatten(1).shape
+    (2, 12)
+    """
     if x.ndim == 0:
         return Reshape.apply(x, (1,))
     start, end = start_dim % x.ndim, end_dim % x.ndim
@@ -279,7 +322,12 @@ def _tensors_arg(tensors, name: str) -> list:
 
 
 def concatenate(tensors, dim: int | None = None, *, axis=None) -> Tensor:
-    """Join tensors along an existing dimension (default 0); all other dimensions must match."""
+    """Join tensors along an existing dimension (default 0); all other dimensions must match.
+
+    >>> import shenjing as sj
+    >>> sj.cat([sj.ones(2, 3), sj.zeros(1, 3)]).shape
+    (3, 3)
+    """
     tensors = _tensors_arg(tensors, "concatenate")
     dim = resolve_dim(dim, axis) or 0
     ref = tensors[0].shape
@@ -294,7 +342,12 @@ cat = concatenate
 
 
 def stack(tensors, dim: int | None = None, *, axis=None) -> Tensor:
-    """Join same-shaped tensors along a new dimension (default 0)."""
+    """Join same-shaped tensors along a new dimension (default 0).
+
+    >>> import shenjing as sj
+    >>> sj.stack([sj.ones(3), sj.zeros(3)], dim=1).shape
+    (3, 2)
+    """
     tensors = _tensors_arg(tensors, "stack")
     dim = resolve_dim(dim, axis) or 0
     for t in tensors[1:]:
@@ -308,7 +361,14 @@ def stack(tensors, dim: int | None = None, *, axis=None) -> Tensor:
 
 def split(x: Tensor, split_size_or_sections, dim: int | None = None, *, axis=None) -> tuple:
     """PyTorch's ``split``: pieces of ``split_size`` (the last may be smaller), or of the listed sizes
-    (along ``dim``, default 0)."""
+    (along ``dim``, default 0).
+
+    >>> import shenjing as sj
+    >>> [t.shape for t in sj.split(sj.arange(5), 2)]
+    [(2,), (2,), (1,)]
+    >>> [t.shape for t in sj.split(sj.arange(5), [1, 4])]
+    [(1,), (4,)]
+    """
     dim = resolve_dim(dim, axis) or 0
     (axis,) = normalize_axes(dim, x.ndim)
     n = x.shape[axis]
@@ -330,7 +390,12 @@ def split(x: Tensor, split_size_or_sections, dim: int | None = None, *, axis=Non
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """Split into ``chunks`` nearly equal pieces (PyTorch's ``chunk``)."""
+    """Split into ``chunks`` nearly equal pieces (PyTorch's ``chunk``).
+
+    >>> import shenjing as sj
+    >>> [t.tolist() for t in sj.chunk(sj.arange(5), 2)]
+    [[0, 1, 2], [3, 4]]
+    """
     n = x.shape[normalize_axes(dim, x.ndim)[0]]
     return split(x, -(-n // chunks), dim)
 
@@ -339,6 +404,11 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """PyTorch's ``F.pad``: ``pad`` lists (left, right) pairs starting from the last dimension.
 
     ``mode`` is 'constant' (fill with ``value``), 'reflect', 'replicate' or 'circular'.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.pad(sj.ones(1, 2), (1, 2))
+    tensor([[0., 1., 1., 0., 0.]])
     """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
@@ -353,7 +423,13 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
 
 
 def repeat(x: Tensor, *sizes) -> Tensor:
-    """PyTorch's ``repeat`` (NumPy's ``tile``): repeat the whole tensor ``sizes[i]`` times along dim i."""
+    """PyTorch's ``repeat`` (NumPy's ``tile``): repeat the whole tensor ``sizes[i]`` times along dim i.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([1, 2]).repeat(2, 2)
+    tensor([[1, 2, 1, 2],
+            [1, 2, 1, 2]], dtype=int64)
+    """
     sizes = shape_arg(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: need at least {x.ndim} sizes for shape {x.shape}, got {sizes}")
@@ -372,14 +448,28 @@ def _index_arg(index, xp):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]`` with NumPy semantics (basic, integer-array and boolean indexing)."""
+    """``x[index]`` with NumPy semantics (basic, integer-array and boolean indexing).
+
+    >>> import shenjing as sj
+    >>> x = sj.arange(6).reshape(2, 3)
+    >>> x[1], x[:, [0, 2]], x[x > 2]
+    (tensor([3, 4, 5], dtype=int64), tensor([[0, 2],
+            [3, 5]], dtype=int64), tensor([3, 4, 5], dtype=int64))
+    """
     return GetItem.apply(x, _index_arg(index, B.xp_of(x.data)))
 
 
 def setitem(x: Tensor, index, value) -> None:
     """``x[index] = value``. Under ``no_grad``, or when no gradient is involved, the array is written
     in place; otherwise the write is recorded (x becomes the output of :class:`SetItem`, as PyTorch
-    records an in-place op), so gradients flow through the new values."""
+    records an in-place op), so gradients flow through the new values.
+
+    >>> import shenjing as sj
+    >>> x = sj.zeros(3)
+    >>> x[1] = 5.0
+    >>> x
+    tensor([0., 5., 0.])
+    """
     index = _index_arg(index, B.xp_of(x.data))
     if x._records_write(value):
         x._rebind(SetItem.apply(x._previous(), value, index))
@@ -394,5 +484,12 @@ def setitem(x: Tensor, index, value) -> None:
 
 
 def clone(x: Tensor) -> Tensor:
-    """A copy that stays in the graph (the gradient passes through unchanged)."""
+    """A copy that stays in the graph (the gradient passes through unchanged).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x.clone() * 3).sum().backward()
+    >>> x.grad
+    tensor([3., 3.])
+    """
     return Clone.apply(x)

@@ -188,7 +188,13 @@ hardswish = _unary(Hardswish, "hardswish", "x·ReLU6(x + 3) / 6. Any shape.")
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """HardTanh(x) = min(max(x, min_val), max_val) (seed 001 激活函数: hard tanh). Any shape."""
+    """HardTanh(x) = min(max(x, min_val), max_val) (seed 001 激活函数: hard tanh). Any shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.hardtanh(sj.tensor([-3.0, 0.5, 3.0]))
+    tensor([-1. ,  0.5,  1. ])
+    """
     lo, hi = _as_float(min_val, "hardtanh: min_val"), _as_float(max_val, "hardtanh: max_val")
     if lo > hi:
         raise ValueError(f"hardtanh: min_val ({lo}) must not exceed max_val ({hi})")
@@ -196,17 +202,35 @@ def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
 
 
 def relu6(x: Tensor) -> Tensor:
-    """ReLU6(x) = min(6, max(0, x)): the clipped ReLU of seed 004 §3.1.3 (against exploding gradients)."""
+    """ReLU6(x) = min(6, max(0, x)): the clipped ReLU of seed 004 §3.1.3 (against exploding gradients).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.relu6(sj.tensor([-1.0, 3.0, 9.0]))
+    tensor([0., 3., 6.])
+    """
     return Hardtanh.apply(x, 0.0, 6.0)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """LeakyReLU(x) = x if x > 0 else a·x (seed 000 §4.4.4, seed 004 §3.1.3). Any shape."""
+    """LeakyReLU(x) = x if x > 0 else a·x (seed 000 §4.4.4, seed 004 §3.1.3). Any shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.leaky_relu(sj.tensor([-2.0, 3.0]), 0.1)
+    tensor([-0.2,  3. ])
+    """
     return LeakyRelu.apply(x, _as_float(negative_slope, "leaky_relu: negative_slope"))
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
-    """ELU(x) = x if x > 0 else α(eˣ - 1) (PyTorch's ELU). Any shape."""
+    """ELU(x) = x if x > 0 else α(eˣ - 1) (PyTorch's ELU). Any shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.elu(sj.tensor([-1.0, 0.0, 2.0]))
+    tensor([-0.63212055,  0.        ,  2.        ])
+    """
     return Elu.apply(x, _as_float(alpha, "elu: alpha"))
 
 
@@ -215,6 +239,12 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
     ``approximate='tanh'`` gives the OpenAI form ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
     The notes write erf(z) where erf(z/√2) is meant; this is the published GELU. Any shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x = sj.tensor([-1.0, 0.0, 1.0])
+    >>> F.gelu(x), F.gelu(x, approximate="tanh")
+    (tensor([-0.15865526,  0.        ,  0.8413447 ]), tensor([-0.158808,  0.      ,  0.841192]))
     """
     if approximate == "none":
         return GeluExact.apply(x)
@@ -224,7 +254,13 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """Softplus(x) = (1/β) log(1 + e^{βx}); equals x where βx > threshold (seed 001 激活函数). Any shape."""
+    """Softplus(x) = (1/β) log(1 + e^{βx}); equals x where βx > threshold (seed 001 激活函数). Any shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.softplus(sj.tensor([0.0, 30.0]))
+    tensor([ 0.6931472, 30.       ])
+    """
     beta = _as_float(beta, "softplus: beta")
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive, got {beta}")
@@ -257,6 +293,11 @@ def prelu(x: Tensor, weight: Tensor) -> Tensor:
     """PReLU(x) = max(0, x) + a·min(0, x), ``a`` learned (seed 001 激活函数, seed 004 §3.1.3).
 
     ``weight`` has one element (shared) or C elements, one per channel of dim 1 of ``x``.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.prelu(sj.tensor([-2.0, 3.0]), sj.tensor([0.25]))
+    tensor([-0.5,  3. ])
     """
     weight = as_tensor(weight)
     if weight.numel() > 1 and (x.ndim < 2 or x.shape[1] != weight.numel()):
@@ -271,6 +312,11 @@ def rrelu(x: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: b
     """RReLU: x if x ≥ 0 else a·x (seed 004 §3.1.3, seed 001 激活函数).
 
     While training, ``a ~ U(lower, upper)`` is drawn per element; in evaluation ``a = (lower + upper)/2``.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.rrelu(sj.tensor([-3.0, 2.0]), training=False)
+    tensor([-0.6875,  2.    ])
     """
     lower, upper = _as_float(lower, "rrelu: lower"), _as_float(upper, "rrelu: upper")
     if not 0 <= lower <= upper:
@@ -339,12 +385,24 @@ def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
     """softmax(x)_i = e^{x_i/T} / Σ_j e^{x_j/T} along ``dim`` (seed 004 §3.2; T: soft softmax, §4.2.3.2).
 
     Stable: the maximum is subtracted first. T = 1 is the plain softmax; larger T flattens it.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> z = sj.tensor([2.0, 1.0, 0.0])
+    >>> F.softmax(z), F.softmax(z, temperature=10.0)
+    (tensor([0.66524094, 0.24472846, 0.09003057]), tensor([0.36716542, 0.33222502, 0.30060962]))
     """
     return Softmax.apply(x, _class_axis(x, dim), _temperature(temperature))
 
 
 def log_softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
-    """log softmax(x/T)_i = x_i/T - log Σ_j e^{x_j/T} along ``dim`` (log-sum-exp form; seed 004 §4.2.3.1)."""
+    """log softmax(x/T)_i = x_i/T - log Σ_j e^{x_j/T} along ``dim`` (log-sum-exp form; seed 004 §4.2.3.1).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.log_softmax(sj.tensor([1000.0, 0.0]))
+    tensor([    0., -1000.])
+    """
     return LogSoftmax.apply(x, _class_axis(x, dim), _temperature(temperature))
 
 
@@ -352,6 +410,11 @@ def maxout(x: Tensor, pieces: int) -> Tensor:
     """Maxout over the last dim: (..., m·k) -> (..., m), h_i = max_{j<k} z_{i,j} (seed 000 §4.4.5).
 
     Consecutive groups of ``pieces`` features are pooled; tied maxima share the gradient.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.maxout(sj.tensor([[1.0, 5.0, 2.0, 0.0, -1.0, 3.0]]), 3)
+    tensor([[5., 3.]])
     """
     from .reduction import amax
     from .shape import reshape

@@ -49,6 +49,12 @@ def attention_weights(query: Tensor, key: Tensor, mask=None, scale: float | None
     """softmax(Q Kᵀ · scale + M) over the keys: (..., L, E) and (..., S, E) -> (..., L, S).
 
     ``mask`` is None or an additive float array broadcastable to (..., L, S) (see ``additive_mask``).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> w = F.attention_weights(sj.randn(1, 2, 4), sj.randn(1, 3, 4))
+    >>> w.shape, bool(sj.abs(w.sum(dim=-1) - 1).max() < 1e-6)
+    ((1, 2, 3), True)
     """
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     scores = mul(matmul(query, transpose(key, -2, -1)), scale)
@@ -66,6 +72,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     broadcastable to (..., L, S). ``is_causal`` lets query i see keys j <= i only.
     ``dropout_p`` drops attention weights (always applied when > 0, as in PyTorch).
     ``scale`` defaults to 1/√E.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> q, k, v = sj.randn(2, 5, 8), sj.randn(2, 7, 8), sj.randn(2, 7, 16)
+    >>> F.scaled_dot_product_attention(q, k, v).shape
+    (2, 5, 16)
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor) or t.ndim < 2:

@@ -41,6 +41,11 @@ def squash(s, dim: int = -1) -> Tensor:
 
     along ``dim``: the direction of s is kept and its norm mapped into [0, 1). Computed as s·||s||/(1 + ||s||²),
     which is 0 (with a finite gradient) at s = 0.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.squash(sj.tensor([[3.0, 4.0]]))
+    tensor([[0.5769231, 0.7692308]])
     """
     s = as_tensor(s)
     if s.ndim == 0 or not -s.ndim <= dim < s.ndim:
@@ -59,6 +64,12 @@ def dynamic_routing(u, iterations: int = 3, mode: str = "standard") -> tuple[Ten
 
     (b is not updated after the last iteration). Returns (v of shape (N, M, D), c of shape (N, L, M) of the
     last iteration). Gradients flow through every iteration.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> v, c = F.dynamic_routing(sj.randn(2, 5, 3, 4))
+    >>> v.shape, c.shape
+    ((2, 3, 4), (2, 5, 3))
     """
     u = as_tensor(u)
     if u.ndim != 4:

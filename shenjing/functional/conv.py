@@ -273,6 +273,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     H_out = ⌊(H + 2p - d·(kh-1) - 1)/s⌋ + 1. ``padding`` is an int, a pair, 'valid' (0) or 'same'
     (stride 1 only); ``groups = C`` is the depthwise convolution of seed 004 §2.2.2, dilation > 1 the
     dilated convolution of §2.2.3.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, w = sj.ones(1, 3, 8, 8), sj.ones(4, 3, 3, 3)
+    >>> F.conv2d(x, w).shape, F.conv2d(x, w, stride=2, padding=1).shape, F.conv2d(x, w, dilation=2).shape
+    ((1, 4, 6, 6), (1, 4, 4, 4), (1, 4, 4, 4))
     """
     input, weight = as_tensor(input), as_tensor(weight)
     _check_conv_args(input, weight, bias, 2, groups, "conv2d")
@@ -294,6 +300,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
 
     Shapes: input (N, C, L), weight (O, C/groups, k), bias (O,) -> (N, O, L_out); computed as a
     conv2d over a height-1 image.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.conv1d(sj.tensor([[[1.0, 2.0, 3.0, 4.0]]]), sj.tensor([[[1.0, 0.0, -1.0]]]))
+    tensor([[[-2., -2.]]])
+    >>> F.conv1d(sj.ones(2, 4, 10), sj.ones(8, 2, 3), padding=2, dilation=2, groups=2).shape
+    (2, 8, 10)
     """
     input, weight = as_tensor(input), as_tensor(weight)
     _check_conv_args(input, weight, bias, 1, groups, "conv1d")
@@ -374,6 +387,13 @@ def deform_conv2d(input, offset, weight, bias=None, stride=1, padding=0, dilatio
     where x̃ is the bilinear interpolation of x (zero outside the image). Shapes: input (N, C, H, W),
     offset (N, 2·kh·kw, H_out, W_out) with channel 2k = Δy and 2k+1 = Δx of tap k (torchvision's layout),
     weight (O, C, kh, kw), bias (O,) -> (N, O, H_out, W_out). Zero offsets give ``conv2d``.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, w = sj.randn(1, 2, 5, 5), sj.randn(3, 2, 3, 3)
+    >>> offset = sj.zeros(1, 2 * 3 * 3, 3, 3)
+    >>> bool(sj.abs(F.deform_conv2d(x, offset, w) - F.conv2d(x, w)).max() < 1e-5)
+    True
     """
     input, offset, weight = as_tensor(input), as_tensor(offset), as_tensor(weight)
     _check_conv_args(input, weight, bias, 2, 1, "deform_conv2d")

@@ -22,6 +22,15 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, scale: str = "
     ``scale='train'`` (inverted dropout, PyTorch's): y = r ⊙ x / (1 - p) in training, y = x at test.
     ``scale='test'`` (the notes' second way): y = r ⊙ x in training, y = (1 - p) x at test.
     r_j ~ Bernoulli(1 - p). Any shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> sj.manual_seed(0)
+    >>> x = sj.ones(8)
+    >>> F.dropout(x, 0.5)
+    tensor([2., 2., 2., 0., 0., 0., 0., 0.])
+    >>> F.dropout(x, 0.5, training=False, scale="test")
+    tensor([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")

@@ -32,6 +32,13 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Look up rows: ``input`` integer indices of any shape ``(*) -> (*, embedding_dim)``.
 
     ``weight`` is (num_embeddings, embedding_dim); the row ``padding_idx`` receives no gradient.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> weight = sj.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+    >>> F.embedding(sj.tensor([[2, 0]]), weight)
+    tensor([[[2., 2.],
+             [0., 0.]]])
     """
     indices = input.data if isinstance(input, Tensor) else B.asarray(input, device=weight.device)
     if indices.dtype.kind not in "iu":
@@ -49,7 +56,14 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """Integer class indices (any shape) -> int64 one-hot vectors with a trailing dim of ``num_classes``
-    (default: the largest index + 1), as PyTorch's ``F.one_hot``. Not differentiable."""
+    (default: the largest index + 1), as PyTorch's ``F.one_hot``. Not differentiable.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.one_hot(sj.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]], dtype=int64)
+    """
     idx = tensor.data if isinstance(tensor, Tensor) else B.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")

@@ -112,6 +112,12 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """MSE = mean((x - y)²) (seed 003 §4.2; seed 004 §4). Input and target of equal shape.
 
     No ½ factor, as PyTorch; the notes' ½Σ(x - y)² is ``0.5 * mse_loss(x, y, reduction='sum')``.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, y = sj.tensor([1.0, 2.0, 4.0]), sj.tensor([1.0, 0.0, 1.0])
+    >>> F.mse_loss(x, y), F.mse_loss(x, y, reduction="sum")
+    (tensor(4.3333335), tensor(13.))
     """
     _check_reduction(reduction, "mse_loss")
     target = _target(target, input, "mse_loss")
@@ -121,7 +127,13 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """L1 = ``mean(|x - y|)``. Input and target of equal shape."""
+    """L1 = ``mean(|x - y|)``. Input and target of equal shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.l1_loss(sj.tensor([1.0, -2.0]), sj.tensor([0.0, 0.0]))
+    tensor(1.5)
+    """
     _check_reduction(reduction, "l1_loss")
     target = _target(target, input, "l1_loss")
     _same_shape(input, target, "l1_loss")
@@ -129,7 +141,13 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """Smooth-L1: ``½d²/β`` where ``|d| < β``, ``|d| - ½β`` elsewhere, d = x - y (β = 0 is L1)."""
+    """Smooth-L1: ``½d²/β`` where ``|d| < β``, ``|d| - ½β`` elsewhere, d = x - y (β = 0 is L1).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.smooth_l1_loss(sj.tensor([0.5, 3.0]), sj.zeros(2), reduction="none")
+    tensor([0.125, 2.5  ])
+    """
     _check_reduction(reduction, "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -193,7 +211,13 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """Huber: ``½d²`` where ``|d| < δ``, ``δ(|d| - ½δ)`` elsewhere, d = x - y; equals δ·smooth_l1_loss(β=δ)."""
+    """Huber: ``½d²`` where ``|d| < δ``, ``δ(|d| - ½δ)`` elsewhere, d = x - y; equals δ·smooth_l1_loss(β=δ).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.huber_loss(sj.tensor([0.5, 3.0]), sj.zeros(2), reduction="none", delta=2.0)
+    tensor([0.125, 4.   ])
+    """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     return mul(smooth_l1_loss(input, target, reduction, beta=delta), delta)
@@ -204,6 +228,11 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
 
     ``input`` and ``target`` have equal shapes; ``weight`` broadcasts against them. Prefer
     :func:`binary_cross_entropy_with_logits` on raw scores (numerically stable).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.binary_cross_entropy(sj.tensor([0.9, 0.2]), sj.tensor([1.0, 0.0]))
+    tensor(0.16425206)
     """
     _check_reduction(reduction, "binary_cross_entropy")
     target = _target(target, input, "binary_cross_entropy")
@@ -221,6 +250,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reducti
     ``(1 - y) x + (1 + (p_w - 1) y)(log(1 + e^{-|x|}) + max(-x, 0))`` (stable; seed 004 §4.2.2).
 
     ``pos_weight`` weighs the positive term, broadcast along the last (class) dim.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> z = sj.tensor([2.0, -1.0], requires_grad=True)
+    >>> y = sj.tensor([1.0, 0.0])
+    >>> F.binary_cross_entropy_with_logits(z, y, reduction="sum").backward()
+    >>> z.grad
+    tensor([-0.11920292,  0.2689414 ])
     """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target = _target(target, input, "binary_cross_entropy_with_logits")
@@ -324,6 +361,15 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     mixes the target with the uniform distribution: q = (1 - ε) onehot + ε/C (PyTorch's formula,
     class weights included). ``temperature`` T divides the logits (the notes' soft softmax loss;
     T = 1 is the plain loss). Targets equal to ``ignore_index`` contribute nothing.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> logits = sj.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 0.0]])
+    >>> target = sj.tensor([0, 1])
+    >>> F.cross_entropy(logits, target)
+    tensor(0.39637795)
+    >>> F.cross_entropy(logits, target, label_smoothing=0.1, temperature=2.0)
+    tensor(0.71534294)
     """
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
@@ -347,6 +393,12 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     """Negative log-likelihood l_i = -w_{y_i} x_{i, y_i} of log-probabilities ``input`` (N, C, d1, ...).
 
     ``cross_entropy(x, y) == nll_loss(log_softmax(x, 1), y)`` (seed 004 §4.2.3.1).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> logp = F.log_softmax(sj.tensor([[2.0, 0.5, -1.0]]), dim=1)
+    >>> F.nll_loss(logp, sj.tensor([0]))
+    tensor(0.24131124)
     """
     _check_reduction(reduction, "nll_loss")
     target = _target(target, input, "nll_loss")
@@ -396,6 +448,12 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
 
     ``reduction='mean'`` averages over all elements, ``'batchmean'`` divides the sum by the batch
     size (the mathematically proper KL per sample). ``log_target=True`` takes log y as target.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> p = sj.tensor([[0.5, 0.5]])
+    >>> F.kl_div(p.log(), p, reduction="batchmean"), F.kl_div(sj.tensor([[0.9, 0.1]]).log(), p, reduction="sum")
+    (tensor(0.), tensor(0.51082563))
     """
     _check_reduction(reduction, "kl_div", extra=("batchmean",))
     target = _target(target, input, "kl_div")
@@ -425,6 +483,12 @@ def focal_loss(input: Tensor, target, gamma: float = 2.0, alpha=None, reduction:
     ``input`` (N, C, ...) logits, ``target`` class indices (N, ...). ``alpha`` is None, a number
     (a constant factor) or per-class weights (C,) giving α_t = α_{y_i}; 'mean' averages over
     samples. γ = 0 with alpha=None is the cross-entropy.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> logits, target = sj.tensor([[3.0, 0.0], [0.0, 0.5]]), sj.tensor([0, 1])
+    >>> F.focal_loss(logits, target, gamma=0.0), F.cross_entropy(logits, target), F.focal_loss(logits, target)
+    (tensor(0.26133215), tensor(0.26133215), tensor(0.03384138))
     """
     _check_reduction(reduction, "focal_loss")
     if gamma < 0:
@@ -451,6 +515,11 @@ def dice_loss(input: Tensor, target, smooth: float = 1.0, reduction: str = "mean
     ``input`` holds probabilities (N, ...); ``target`` the same shape (binary or one-hot masks) or
     class indices (N, d1, ...) for input (N, C, d1, ...), one-hot encoded along dim 1. Sums run
     over every dim but the batch dim; ``smooth`` s keeps empty masks finite.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.dice_loss(sj.tensor([[0.9, 0.8, 0.1]]), sj.tensor([[1.0, 1.0, 0.0]]), smooth=0.0)
+    tensor(0.10526317)
     """
     _check_reduction(reduction, "dice_loss")
     target = _target(target, input, "dice_loss")
@@ -475,6 +544,11 @@ def zero_one_loss(input, target, reduction: str = "mean") -> Tensor:
 
     ``input`` scores (N, C, ...) are turned into argmax predictions; an input of the target's shape
     is taken as predicted labels. 'mean' is the fraction of mistakes.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.zero_one_loss(sj.tensor([[2.0, 1.0], [0.0, 1.0], [3.0, 0.0]]), sj.tensor([0, 0, 1]))
+    tensor(0.6666667)
     """
     _check_reduction(reduction, "zero_one_loss")
     input = as_tensor(input)
@@ -490,6 +564,11 @@ def multi_exit_loss(losses, weights=None) -> Tensor:
     """Joint loss of a multi-exit network: Σ_j j·L_j / Σ_j j for exits j = 1..n (seed 004 §7).
 
     Deeper exits weigh more. ``weights`` replaces the default j by custom w_j: Σ w_j L_j / Σ w_j.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.multi_exit_loss([sj.tensor(1.0), sj.tensor(0.4)])
+    tensor(0.6)
     """
     losses = list(losses)
     if not losses:

@@ -120,6 +120,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     r ← (1 - momentum) r + momentum·s with the unbiased m/(m-1)·σ²_B for the variance.
     Evaluation (``training=False``) normalises with the running statistics.
     ``input`` is (N, C), (N, C, L) or (N, C, H, W); weight, bias and the running stats are (C,).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x = sj.tensor([[1.0, 10.0], [3.0, 30.0]])
+    >>> F.batch_norm(x, None, None, training=True)
+    tensor([[-0.999995, -1.      ],
+            [ 0.999995,  1.      ]])
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: input must be (N, C, ...), got shape {input.shape}")
@@ -147,6 +154,11 @@ def layer_norm(input: Tensor, normalized_shape, weight=None, bias=None, eps: flo
 
     x̂ = (x - μ)/√(σ² + ε) with μ, σ² (biased) of each sample's last dims; y = γ x̂ + β with γ, β
     of shape ``normalized_shape``. Same in training and evaluation.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.layer_norm(sj.tensor([[1.0, 2.0, 3.0]]), (3,))
+    tensor([[-1.2247356,  0.       ,  1.2247356]])
     """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if input.shape[input.ndim - len(shape):] != shape or len(shape) > input.ndim:
@@ -166,6 +178,12 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
     ``input`` is (N, C, L) or (N, C, H, W). Running statistics, when given, are updated with the
     batch average of the per-instance mean and unbiased variance, and used when
     ``use_input_stats=False``.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> y = F.instance_norm(sj.randn(2, 3, 4, 4) * 5 + 1)
+    >>> round(float(y[0, 0].mean()), 4), round(float(y[0, 0].std(correction=0)), 3)
+    (0.0, 1.0)
     """
     if input.ndim < 3:
         raise ValueError(f"instance_norm: input must be (N, C, L) or (N, C, H, W), got shape {input.shape}")
@@ -190,6 +208,11 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
 def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
     """Group normalisation: channels split into ``num_groups`` groups, each normalised over its
     channels and spatial dims per sample (seed 004 §2.4.2.1); γ, β are per channel (C,).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.group_norm(sj.randn(2, 6, 5), num_groups=3).shape
+    (2, 6, 5)
     """
     if input.ndim < 2:
         raise ValueError(f"group_norm: input must be (N, C, ...), got shape {input.shape}")
@@ -207,7 +230,13 @@ def group_norm(input: Tensor, num_groups: int, weight=None, bias=None, eps: floa
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """x / max(‖x‖_p, ε) along ``dim`` (PyTorch's ``F.normalize``): unit-norm vectors."""
+    """x / max(‖x‖_p, ε) along ``dim`` (PyTorch's ``F.normalize``): unit-norm vectors.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.normalize(sj.tensor([[3.0, 4.0]]))
+    tensor([[0.6, 0.8]])
+    """
     if p <= 0:
         raise ValueError(f"normalize: p must be positive, got {p}")
     norm = E.pow(R.sum(E.pow(E.abs(input), p), dim, keepdim=True), 1.0 / p)

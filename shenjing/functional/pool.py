@@ -196,6 +196,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
     Shapes: (N, C, H, W) -> (N, C, H_out, W_out), H_out = ⌊(H + 2p - d·(k-1) - 1)/s⌋ + 1 (⌈⌉ with
     ``ceil_mode``). ``stride`` defaults to ``kernel_size``. Ties send the gradient to the first maximum.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.max_pool2d(sj.arange(16.0).reshape(1, 1, 4, 4), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
     """
     input = as_tensor(input)
     geom = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
@@ -209,6 +215,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
 
     The divisor is the window size clipped to the zero-padded input (``count_include_pad=True``, the
     default) or to the input alone, or ``divisor_override``. Shapes as :func:`max_pool2d`.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.avg_pool2d(sj.arange(16.0).reshape(1, 1, 4, 4), 2)
+    tensor([[[[ 2.5,  4.5],
+              [10.5, 12.5]]]])
     """
     input = as_tensor(input)
     geom = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
@@ -231,6 +243,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """1-d max pooling over L (seed 004 §2.3.2): y[n, c, l] = max_i x_pad[n, c, s·l + d·i].
 
     Shapes: (N, C, L) -> (N, C, L_out); arguments as :func:`max_pool2d`.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.max_pool1d(sj.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0, 0.0]]]), 2)
+    tensor([[[3., 5., 4.]]])
     """
     (d,) = int_tuple(dilation, 1, "dilation")
     return _as_1d(max_pool2d, input, kernel_size, stride, padding, "max_pool1d", dilation=(1, d), ceil_mode=ceil_mode)
@@ -239,7 +256,13 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 @allow_unbatched(3)
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
-    """1-d average pooling over L (seed 004 §2.3.3): y[n, c, l] = Σ_i x_pad[n, c, s·l + i] / divisor."""
+    """1-d average pooling over L (seed 004 §2.3.3): y[n, c, l] = Σ_i x_pad[n, c, s·l + i] / divisor.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.avg_pool1d(sj.tensor([[[1.0, 3.0, 2.0, 6.0]]]), 2)
+    tensor([[[2., 4.]]])
+    """
     return _as_1d(avg_pool2d, input, kernel_size, stride, padding, "avg_pool1d", ceil_mode=ceil_mode,
                   count_include_pad=count_include_pad)
 
@@ -258,6 +281,11 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     columns [⌊jW/W_o⌋, ⌈(j+1)W/W_o⌉). Computed as A_h · x · A_wᵀ with averaging matrices.
 
     Shapes: (N, C, H, W) -> (N, C, H_o, W_o); ``output_size`` an int or a pair (None keeps that size).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.adaptive_avg_pool2d(sj.ones(2, 3, 7, 5), (2, 2)).shape
+    (2, 3, 2, 2)
     """
     input = as_tensor(input)
     if input.ndim != 4:
@@ -272,7 +300,13 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
 
 
 def global_avg_pool(input) -> Tensor:
-    """Mean over every axis after the channel axis (seed 004 §2.3.3, e^avg = (1/L) Σ h_i): ``(N, C, *) -> (N, C)``."""
+    """Mean over every axis after the channel axis (seed 004 §2.3.3, e^avg = (1/L) Σ h_i): ``(N, C, *) -> (N, C)``.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.global_avg_pool(sj.arange(8.0).reshape(1, 2, 4))
+    tensor([[1.5, 5.5]])
+    """
     input = as_tensor(input)
     if input.ndim < 3:
         raise ValueError(f"global_avg_pool: expected input of shape (N, C, *spatial), got {input.shape}")
@@ -281,7 +315,13 @@ def global_avg_pool(input) -> Tensor:
 
 def global_max_pool(input) -> Tensor:
     """Max over every axis after the channel axis (seed 004 §2.3.2, e^max = max_i h_i): ``(N, C, *) -> (N, C)``.
-    Tied maxima share the gradient evenly (``amax``)."""
+    Tied maxima share the gradient evenly (``amax``).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.global_max_pool(sj.arange(8.0).reshape(1, 2, 4))
+    tensor([[3., 7.]])
+    """
     input = as_tensor(input)
     if input.ndim < 3:
         raise ValueError(f"global_max_pool: expected input of shape (N, C, *spatial), got {input.shape}")
@@ -302,6 +342,11 @@ def kmax_pool1d(input, k: int) -> Tensor:
 
     Shapes: (N, C, L) (or any ``(*, L)``) -> (N, C, k). Among equal values the earlier positions are taken.
     The gradient goes to the chosen positions.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.kmax_pool1d(sj.tensor([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0]]]), 3)
+    tensor([[[4., 5., 9.]]])
     """
     input = _check_seq(input, k, "kmax_pool1d", "k")
     xp = B.xp_of(input.data)
@@ -311,7 +356,13 @@ def kmax_pool1d(input, k: int) -> Tensor:
 
 def kavg_pool1d(input, k: int) -> Tensor:
     """k-avg pooling (seed 004 §2.3.3, by analogy with k-max): the mean of the k largest values along L,
-    (1/k) Σ_{i ∈ top-k} h_i. Shapes: (N, C, L) -> (N, C)."""
+    (1/k) Σ_{i ∈ top-k} h_i. Shapes: (N, C, L) -> (N, C).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.kavg_pool1d(sj.tensor([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0]]]), 2)
+    tensor([[7.]])
+    """
     return mean(kmax_pool1d(input, k), -1)
 
 
@@ -325,7 +376,13 @@ def _chunk_bounds(length: int, chunks: int):
 
 def chunk_max_pool1d(input, chunks: int) -> Tensor:
     """Chunk-max pooling (seed 004 §2.3.2): split L into ``chunks`` contiguous pieces (np.array_split sizes)
-    and take the max of each, keeping their order. Shapes: (N, C, L) -> (N, C, chunks)."""
+    and take the max of each, keeping their order. Shapes: (N, C, L) -> (N, C, chunks).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.chunk_max_pool1d(sj.tensor([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0]]]), 3)
+    tensor([[[3., 4., 9.]]])
+    """
     input = _check_seq(input, chunks, "chunk_max_pool1d", "chunks")
     start, sizes = _chunk_bounds(input.shape[-1], chunks)
     index = start[:, None] + np.minimum(np.arange(sizes.max()), sizes[:, None] - 1)
@@ -334,7 +391,13 @@ def chunk_max_pool1d(input, chunks: int) -> Tensor:
 
 def chunk_avg_pool1d(input, chunks: int) -> Tensor:
     """Chunk-avg pooling (seed 004 §2.3.3, by analogy with chunk-max): the mean of each of ``chunks``
-    contiguous pieces of L (np.array_split sizes). Shapes: (N, C, L) -> (N, C, chunks)."""
+    contiguous pieces of L (np.array_split sizes). Shapes: (N, C, L) -> (N, C, chunks).
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.chunk_avg_pool1d(sj.tensor([[[3.0, 1.0, 4.0, 1.0, 5.0, 9.0]]]), 3)
+    tensor([[[2. , 2.5, 7. ]]])
+    """
     input = _check_seq(input, chunks, "chunk_avg_pool1d", "chunks")
     length = input.shape[-1]
     start, sizes = _chunk_bounds(length, chunks)
@@ -406,6 +469,13 @@ def roi_pool(input, boxes, output_size, spatial_scale: float = 1.0) -> Tensor:
     with the bins of :func:`_roi_bins`. Shapes: input (N, C, H, W), boxes (K, 5) [batch_index, x1, y1,
     x2, y2] in input coordinates times ``spatial_scale`` -> (K, C, ph, pw). The gradient goes to the first
     maximum of each bin; boxes get none.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x = sj.arange(16.0).reshape(1, 1, 4, 4)
+    >>> F.roi_pool(x, sj.tensor([[0.0, 0.0, 0.0, 3.0, 3.0]]), (2, 2))
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
     """
     input = as_tensor(input)
     boxes, output_size = _check_roi_args(input, boxes, output_size, "roi_pool")

@@ -602,6 +602,12 @@ def rnn_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih:
 
     input (N, I) or (I,); hx (N, H) or (H,) or None (zeros); w_ih (H, I), w_hh (H, H),
     biases (H,). Returns h' with hx's shape.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, h = sj.ones(2, 3), sj.zeros(2, 4)
+    >>> F.rnn_cell(x, h, sj.ones(4, 3) * 0.1, sj.ones(4, 4)).shape
+    (2, 4)
     """
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_cell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -617,6 +623,13 @@ def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None
     c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c'). input (N, I) or (I,); hx a pair (h, c) of shape
     (N, H) (or (H,)), or None for zeros; w_ih (4H, I), w_hh (4H, H), biases (4H,).
     Returns (h', c').
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, h, c = sj.ones(2, 3), sj.zeros(2, 4), sj.zeros(2, 4)
+    >>> h1, c1 = F.lstm_cell(x, (h, c), sj.ones(16, 3) * 0.1, sj.ones(16, 4))
+    >>> h1.shape, c1.shape
+    ((2, 4), (2, 4))
     """
     h, c = (None, None) if hx is None else hx
     Y, shape = _cell("lstm", input, (h, c), w_ih, w_hh, b_ih, b_hh)
@@ -631,6 +644,11 @@ def gru_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih:
     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 - z) ⊙ n + z ⊙ h.
     input (N, I) or (I,); hx (N, H) or (H,) or None (zeros); w_ih (3H, I), w_hh (3H, H),
     biases (3H,). Returns h'.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> F.gru_cell(sj.ones(2, 3), sj.zeros(2, 4), sj.ones(12, 3) * 0.1, sj.ones(12, 4)).shape
+    (2, 4)
     """
     Y, shape = _cell("gru", input, (hx, None), w_ih, w_hh, b_ih, b_hh)
     return reshape(Y, shape)

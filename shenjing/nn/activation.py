@@ -31,37 +31,67 @@ class _Elementwise(Module):
 
 
 class Sigmoid(_Elementwise):
-    """σ(x) = 1 / (1 + e^{-x}) (seed 000 §4.4.1)."""
+    """σ(x) = 1 / (1 + e^{-x}) (seed 000 §4.4.1).
+
+    >>> import shenjing as sj
+    >>> sj.nn.Sigmoid()(sj.tensor([0.0]))
+    tensor([0.5])
+    """
 
     fn = staticmethod(E.sigmoid)
 
 
 class Tanh(_Elementwise):
-    """tanh(x) (seed 000 §4.4.2)."""
+    """tanh(x) (seed 000 §4.4.2).
+
+    >>> import shenjing as sj
+    >>> sj.nn.Tanh()(sj.tensor([0.0, 100.0]))
+    tensor([0., 1.])
+    """
 
     fn = staticmethod(E.tanh)
 
 
 class ReLU(_Elementwise):
-    """max(0, x) (seed 000 §4.4.3)."""
+    """max(0, x) (seed 000 §4.4.3).
+
+    >>> import shenjing as sj
+    >>> sj.nn.ReLU()(sj.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
 
     fn = staticmethod(E.relu)
 
 
 class Abs(_Elementwise):
-    """``|x|``: absolute-value rectification (seed 001 激活函数)."""
+    """``|x|``: absolute-value rectification (seed 001 激活函数).
+
+    >>> import shenjing as sj
+    >>> sj.nn.Abs()(sj.tensor([-2.0, 0.5]))
+    tensor([2. , 0.5])
+    """
 
     fn = staticmethod(E.abs)
 
 
 class ReLU6(_Elementwise):
-    """min(6, max(0, x)) (seed 004 §3.1.3)."""
+    """min(6, max(0, x)) (seed 004 §3.1.3).
+
+    >>> import shenjing as sj
+    >>> sj.nn.ReLU6()(sj.tensor([-1.0, 8.0]))
+    tensor([0., 6.])
+    """
 
     fn = staticmethod(A.relu6)
 
 
 class LeakyReLU(_Elementwise):
-    """x if x > 0 else a·x (seed 000 §4.4.4)."""
+    """x if x > 0 else a·x (seed 000 §4.4.4).
+
+    >>> import shenjing as sj
+    >>> sj.nn.LeakyReLU(0.1)(sj.tensor([-1.0, 2.0]))
+    tensor([-0.1,  2. ])
+    """
 
     fn = staticmethod(A.leaky_relu)
 
@@ -70,7 +100,12 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    """x if x > 0 else α(eˣ - 1)."""
+    """x if x > 0 else α(eˣ - 1).
+
+    >>> import shenjing as sj
+    >>> sj.nn.ELU()(sj.tensor([-100.0, 1.0]))
+    tensor([-1.,  1.])
+    """
 
     fn = staticmethod(A.elu)
 
@@ -79,7 +114,12 @@ class ELU(_Elementwise):
 
 
 class GELU(_Elementwise):
-    """x·Φ(x), or the tanh approximation with ``approximate='tanh'`` (seed 004 §3.1.4)."""
+    """x·Φ(x), or the tanh approximation with ``approximate='tanh'`` (seed 004 §3.1.4).
+
+    >>> import shenjing as sj
+    >>> sj.nn.GELU()(sj.tensor([-1.0, 1.0]))
+    tensor([-0.15865526,  0.8413447 ])
+    """
 
     fn = staticmethod(A.gelu)
 
@@ -88,7 +128,12 @@ class GELU(_Elementwise):
 
 
 class Softplus(_Elementwise):
-    """(1/β) log(1 + e^{βx}), linear past ``threshold``."""
+    """(1/β) log(1 + e^{βx}), linear past ``threshold``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.Softplus()(sj.tensor([0.0]))
+    tensor([0.6931472])
+    """
 
     fn = staticmethod(A.softplus)
 
@@ -97,7 +142,12 @@ class Softplus(_Elementwise):
 
 
 class Hardtanh(_Elementwise):
-    """clip(x, min_val, max_val)."""
+    """clip(x, min_val, max_val).
+
+    >>> import shenjing as sj
+    >>> sj.nn.Hardtanh()(sj.tensor([-2.0, 0.5]))
+    tensor([-1. ,  0.5])
+    """
 
     fn = staticmethod(A.hardtanh)
 
@@ -106,7 +156,12 @@ class Hardtanh(_Elementwise):
 
 
 class Softmax(_Elementwise):
-    """softmax(x / T) along ``dim`` (seed 004 §3.2, §4.2.3.2)."""
+    """softmax(x / T) along ``dim`` (seed 004 §3.2, §4.2.3.2).
+
+    >>> import shenjing as sj
+    >>> sj.nn.Softmax(dim=1)(sj.tensor([[0.0, 0.0]]))
+    tensor([[0.5, 0.5]])
+    """
 
     fn = staticmethod(A.softmax)
 
@@ -115,7 +170,12 @@ class Softmax(_Elementwise):
 
 
 class LogSoftmax(_Elementwise):
-    """log softmax(x / T) along ``dim``."""
+    """log softmax(x / T) along ``dim``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.LogSoftmax(dim=1)(sj.tensor([[0.0, 0.0]]))
+    tensor([[-0.6931472, -0.6931472]])
+    """
 
     fn = staticmethod(A.log_softmax)
 
@@ -124,7 +184,12 @@ class LogSoftmax(_Elementwise):
 
 
 class RReLU(Module):
-    """Randomised leaky ReLU: slope ~ U(lower, upper) per element in training, (lower + upper)/2 in eval."""
+    """Randomised leaky ReLU: slope ~ U(lower, upper) per element in training, (lower + upper)/2 in eval.
+
+    >>> import shenjing as sj
+    >>> sj.nn.RReLU(0.1, 0.3).eval()(sj.tensor([-1.0, 2.0]))
+    tensor([-0.2,  2. ])
+    """
 
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3):
         super().__init__()
@@ -138,7 +203,14 @@ class RReLU(Module):
 
 
 class PReLU(Module):
-    """max(0, x) + a·min(0, x) with learned slopes ``weight`` (num_parameters,), initialised to ``init``."""
+    """max(0, x) + a·min(0, x) with learned slopes ``weight`` (num_parameters,), initialised to ``init``.
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.PReLU()
+    >>> layer(sj.tensor([-1.0, 2.0])), layer.weight
+    (tensor([-0.25,  2.  ], grad_fn=<Prelu>), Parameter containing:
+    tensor([0.25], requires_grad=True))
+    """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None, device=None):
         super().__init__()

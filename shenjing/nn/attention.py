@@ -41,6 +41,13 @@ class MultiheadAttention(Module):
     (or ``q_proj_weight``, ``k_proj_weight`` (E, kdim), ``v_proj_weight`` (E, vdim) when
     kdim/vdim differ from E), ``in_proj_bias`` (3E,), ``out_proj`` (Linear E -> E).
     Initialisation as PyTorch's: Xavier-uniform projections, zero biases.
+
+    >>> import shenjing as sj
+    >>> mha = sj.nn.MultiheadAttention(embed_dim=16, num_heads=4, batch_first=True)
+    >>> x = sj.randn(2, 5, 16)
+    >>> out, weights = mha(x, x, x)
+    >>> out.shape, weights.shape
+    ((2, 5, 16), (2, 5, 5))
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -172,6 +179,11 @@ class TransformerEncoderLayer(Module):
     Post-norm (``norm_first=False``): x = LN1(x + SA(x)); x = LN2(x + FF(x)).
     Pre-norm (``norm_first=True``):  x = x + SA(LN1(x)); x = x + FF(LN2(x)).
     SA = dropout1(self_attn(x, x, x)), FF = dropout2(linear2(dropout(act(linear1(x))))).
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32, batch_first=True)
+    >>> layer(sj.randn(2, 5, 16)).shape
+    (2, 5, 16)
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
@@ -219,6 +231,10 @@ class PositionalEncoding(Module):
 
     PE[pos, 2i] = sin(pos / 10000^{2i/d}), PE[pos, 2i+1] = cos(pos / 10000^{2i/d});
     y = dropout(x + PE[:L]). The table ``pe`` (max_len, d_model) is a non-persistent buffer.
+
+    >>> import shenjing as sj
+    >>> sj.nn.PositionalEncoding(16)(sj.zeros(2, 5, 16)).shape
+    (2, 5, 16)
     """
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0, batch_first: bool = True,

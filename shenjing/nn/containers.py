@@ -15,6 +15,11 @@ class Sequential(Module):
     """Applies its modules in order: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``.
 
     Also accepts an ``OrderedDict`` of named modules.
+
+    >>> import shenjing as sj
+    >>> model = sj.nn.Sequential(sj.nn.Linear(4, 8), sj.nn.ReLU(), sj.nn.Linear(8, 2))
+    >>> model(sj.randn(3, 4)).shape, len(model), model[0]
+    ((3, 2), 3, Linear(in_features=4, out_features=8, bias=True)  # 40 parameters)
     """
 
     def __init__(self, *modules):
@@ -51,7 +56,13 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered."""
+    """A list of modules whose parameters are registered.
+
+    >>> import shenjing as sj
+    >>> layers = sj.nn.ModuleList([sj.nn.Linear(4, 4) for _ in range(3)])
+    >>> len(layers), layers.num_parameters()
+    (3, 60)
+    """
 
     def __init__(self, modules=()):
         super().__init__()
@@ -81,7 +92,13 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters are registered."""
+    """A dict of modules whose parameters are registered.
+
+    >>> import shenjing as sj
+    >>> heads = sj.nn.ModuleDict({"class": sj.nn.Linear(8, 10), "box": sj.nn.Linear(8, 4)})
+    >>> sorted(heads.keys()), heads["box"](sj.randn(2, 8)).shape
+    (['box', 'class'], (2, 4))
+    """
 
     def __init__(self, modules=None):
         super().__init__()
@@ -116,7 +133,12 @@ class ModuleDict(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged."""
+    """Returns its input unchanged.
+
+    >>> import shenjing as sj
+    >>> sj.nn.Identity()(sj.tensor([1.0, 2.0]))
+    tensor([1., 2.])
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__()
@@ -126,7 +148,12 @@ class Identity(Module):
 
 
 class Flatten(Module):
-    """Flattens dims ``start_dim..end_dim`` (default: all but the batch dim)."""
+    """Flattens dims ``start_dim..end_dim`` (default: all but the batch dim).
+
+    >>> import shenjing as sj
+    >>> sj.nn.Flatten()(sj.ones(2, 3, 4, 5)).shape
+    (2, 60)
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
@@ -142,6 +169,12 @@ class Flatten(Module):
 class Residual(Module):
     """A residual connection y = x + block(x) (seed 004 §2.4.4, seed 003 §4.3.2): the identity path keeps
     gradients flowing through deep stacks. ``block`` must preserve the input's shape.
+
+    >>> import shenjing as sj
+    >>> block = sj.nn.Residual(sj.nn.Linear(4, 4))
+    >>> x = sj.randn(2, 4)
+    >>> bool(sj.abs(block(x) - (x + block.block(x))).max() == 0)
+    True
     """
 
     def __init__(self, block: Module):

@@ -81,6 +81,11 @@ class Conv2d(_ConvNd):
 
     (N, C_in, H, W) -> (N, C_out, H_out, W_out); parameters C_out·C_in/groups·kh·kw + C_out. Like PyTorch's
     ``Conv2d``; ``padding`` may be an int, a pair, 'valid' or 'same'.
+
+    >>> import shenjing as sj
+    >>> conv = sj.nn.Conv2d(3, 16, kernel_size=3, stride=2, padding=1)
+    >>> conv(sj.randn(2, 3, 32, 32)).shape, conv.weight.shape
+    ((2, 16, 16, 16), (16, 3, 3, 3))
     """
 
     def forward(self, x: Tensor) -> Tensor:
@@ -89,7 +94,12 @@ class Conv2d(_ConvNd):
 
 
 class Conv1d(_ConvNd):
-    """1-d convolution layer over sequences (N, C_in, L) -> (N, C_out, L_out), PyTorch's ``Conv1d``."""
+    """1-d convolution layer over sequences (N, C_in, L) -> (N, C_out, L_out), PyTorch's ``Conv1d``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.Conv1d(4, 8, kernel_size=3, padding=1)(sj.randn(2, 4, 20)).shape
+    (2, 8, 20)
+    """
 
     _nd = 1
 
@@ -105,6 +115,11 @@ class DepthwiseSeparableConv2d(Module):
 
     Parameters in·k·k + in·out (+ in + out biases) against in·out·k·k (+ out) for a standard convolution.
     (N, in, H, W) -> (N, out, H_out, W_out).
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.DepthwiseSeparableConv2d(16, 32, 3, padding=1, bias=False)
+    >>> layer(sj.randn(1, 16, 8, 8)).shape, layer.num_parameters(), 16 * 9 + 16 * 32
+    ((1, 32, 8, 8), 656, 656)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True,
@@ -123,6 +138,11 @@ class DeformConv2d(_ConvNd):
     kernel, stride, padding and dilation, 2·kh·kw outputs, zero-initialised so training starts from the
     regular grid) predicts per-pixel tap offsets (Δy, Δx), then ``deform_conv2d`` samples the input
     bilinearly at the shifted taps. Owns ``weight`` (out, in, kh, kw), ``bias`` (out,) and ``offset_conv``.
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.DeformConv2d(3, 8, 3, padding=1)
+    >>> layer(sj.randn(1, 3, 6, 6)).shape, layer.offset_conv.weight.shape
+    ((1, 8, 6, 6), (18, 3, 3, 3))
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,

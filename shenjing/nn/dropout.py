@@ -20,6 +20,13 @@ class Dropout(Module):
 
     ``scale='train'`` rescales kept units by 1/(1 - p) in training (inverted dropout);
     ``scale='test'`` scales by (1 - p) at inference instead (the notes' second way).
+
+    >>> import shenjing as sj
+    >>> drop = sj.nn.Dropout(0.5)
+    >>> drop.eval()(sj.ones(4))
+    tensor([1., 1., 1., 1.])
+    >>> sj.nn.Dropout(0.5, scale="test").eval()(sj.ones(4))
+    tensor([0.5, 0.5, 0.5, 0.5])
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False, scale: str = "train"):
@@ -40,6 +47,12 @@ class MultiSampleDropout(Module):
 
     In evaluation it is ``head(x)``. Only the dropout and the head are repeated, so it costs about
     ``samples`` head evaluations.
+
+    >>> import shenjing as sj
+    >>> head = sj.nn.Linear(8, 2)
+    >>> layer = sj.nn.MultiSampleDropout(0.5, samples=4, head=head)
+    >>> layer(sj.randn(3, 8)).shape
+    (3, 2)
     """
 
     def __init__(self, p: float, samples: int, head: Module, scale: str = "train"):

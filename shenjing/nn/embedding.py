@@ -14,6 +14,14 @@ __all__ = ["Embedding"]
 class Embedding(Module):
     """``weight`` (num_embeddings, embedding_dim) drawn from N(0, 1) (PyTorch's default); row ``padding_idx``
     is zero and gets no gradient. Input: integer indices ``(*) -> (*, embedding_dim)``.
+
+    >>> import shenjing as sj
+    >>> emb = sj.nn.Embedding(10, 4, padding_idx=0)
+    >>> emb(sj.tensor([[1, 2, 0]])).shape
+    (1, 3, 4)
+    >>> pretrained = sj.nn.Embedding.from_pretrained(sj.eye(3))
+    >>> pretrained(sj.tensor([2]))
+    tensor([[0., 0., 1.]])
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,

@@ -27,6 +27,10 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
     linear, conv and sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu: √(2 / (1 + a²)) with slope
     ``param`` (default 0.01); selu: 3/4.
+
+    >>> import shenjing as sj
+    >>> sj.nn.init.calculate_gain("relu"), sj.nn.init.calculate_gain("tanh")
+    (1.4142135623730951, 1.6666666666666667)
     """
     if nonlinearity in _LINEAR_GAIN:
         return 1.0
@@ -79,22 +83,43 @@ def _generator(tensor: Tensor):
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    """Fill with 0."""
+    """Fill with 0.
+
+    >>> import shenjing as sj
+    >>> sj.nn.init.zeros_(sj.empty(2))
+    tensor([0., 0.])
+    """
     return _fill(_check(tensor), 0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    """Fill with 1."""
+    """Fill with 1.
+
+    >>> import shenjing as sj
+    >>> sj.nn.init.ones_(sj.empty(2))
+    tensor([1., 1.])
+    """
     return _fill(_check(tensor), 1)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
+    """Fill with ``val``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.init.constant_(sj.empty(2), 0.5)
+    tensor([0.5, 0.5])
+    """
     return _fill(_check(tensor), val)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Draw from U(a, b): mean (a + b)/2, bounds [a, b) (seed 001 参数初始化: uniform)."""
+    """Draw from U(a, b): mean (a + b)/2, bounds [a, b) (seed 001 参数初始化: uniform).
+
+    >>> import shenjing as sj
+    >>> w = sj.nn.init.uniform_(sj.empty(1000), -0.1, 0.1)
+    >>> -0.1 <= float(w.min()) and float(w.max()) < 0.1
+    True
+    """
     if a > b:
         raise ValueError(f"uniform_: need a <= b, got a={a}, b={b}")
     draw = _generator(_check(tensor)).random(tensor.shape, dtype=B.float64)
@@ -102,7 +127,14 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Draw from N(mean, std²) (seed 001 参数初始化: Gaussian)."""
+    """Draw from N(mean, std²) (seed 001 参数初始化: Gaussian).
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> w = sj.nn.init.normal_(sj.empty(10000), std=0.02)
+    >>> round(float(w.std()), 3)
+    0.02
+    """
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
     draw = _generator(_check(tensor)).standard_normal(tensor.shape, dtype=B.float64)
@@ -110,7 +142,13 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
-    """N(mean, std²) restricted to [a, b] (seed 003 §4.3.2: truncated normal); out-of-range draws are redrawn."""
+    """N(mean, std²) restricted to [a, b] (seed 003 §4.3.2: truncated normal); out-of-range draws are redrawn.
+
+    >>> import shenjing as sj
+    >>> w = sj.nn.init.trunc_normal_(sj.empty(1000), std=1.0, a=-2.0, b=2.0)
+    >>> -2.0 <= float(w.min()) and float(w.max()) <= 2.0
+    True
+    """
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
     if std <= 0:
@@ -131,14 +169,27 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
-    """Glorot uniform: U(-a, a), a = gain·√(6 / (fan_in + fan_out)) (seed 001 参数初始化: Xavier)."""
+    """Glorot uniform: U(-a, a), a = gain·√(6 / (fan_in + fan_out)) (seed 001 参数初始化: Xavier).
+
+    >>> import shenjing as sj
+    >>> w = sj.nn.init.xavier_uniform_(sj.empty(200, 100))
+    >>> float(w.abs().max()) <= (6 / 300) ** 0.5
+    True
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_check(tensor))
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
-    """Glorot normal: N(0, std²), std = gain·√(2 / (fan_in + fan_out))."""
+    """Glorot normal: N(0, std²), std = gain·√(2 / (fan_in + fan_out)).
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> w = sj.nn.init.xavier_normal_(sj.empty(400, 200))
+    >>> round(float(w.std()), 3), round((2 / 600) ** 0.5, 3)
+    (0.058, 0.058)
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_check(tensor))
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -148,18 +199,38 @@ def _kaiming_std(tensor: Tensor, a, mode: str, nonlinearity: str) -> float:
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """He uniform: U(-b, b), b = gain·√(3 / fan) (seed 001 参数初始化: He/Kaiming; seed 003 §4.3.2)."""
+    """He uniform: U(-b, b), b = gain·√(3 / fan) (seed 001 参数初始化: He/Kaiming; seed 003 §4.3.2).
+
+    >>> import shenjing as sj
+    >>> w = sj.nn.init.kaiming_uniform_(sj.empty(64, 32), nonlinearity="relu")
+    >>> float(w.abs().max()) <= (6 / 32) ** 0.5
+    True
+    """
     bound = math.sqrt(3.0) * _kaiming_std(_check(tensor), a, mode, nonlinearity)
     return uniform_(tensor, -bound, bound)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> Tensor:
-    """He normal: N(0, std²), std = gain / √fan (gain = √2 for ReLU)."""
+    """He normal: N(0, std²), std = gain / √fan (gain = √2 for ReLU).
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> w = sj.nn.init.kaiming_normal_(sj.empty(500, 200), nonlinearity="relu")
+    >>> round(float(w.std()), 2), round((2 / 200) ** 0.5, 2)
+    (0.1, 0.1)
+    """
     return normal_(tensor, 0.0, _kaiming_std(_check(tensor), a, mode, nonlinearity))
 
 
 def lecun_normal_(tensor: Tensor) -> Tensor:
-    """LeCun normal: N(0, 1/fan_in) (the variance-preserving init for linear/SELU layers)."""
+    """LeCun normal: N(0, 1/fan_in) (the variance-preserving init for linear/SELU layers).
+
+    >>> import shenjing as sj
+    >>> sj.manual_seed(0)
+    >>> w = sj.nn.init.lecun_normal_(sj.empty(500, 100))
+    >>> round(float(w.std()), 2)
+    0.1
+    """
     fan_in, _ = _calculate_fan_in_and_fan_out(_check(tensor))
     return normal_(tensor, 0.0, 1.0 / math.sqrt(fan_in))
 
@@ -167,6 +238,12 @@ def lecun_normal_(tensor: Tensor) -> Tensor:
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
     """A (semi-)orthogonal matrix times ``gain``: Q of the QR decomposition of a Gaussian matrix,
     signs fixed by diag(R) (Saxe et al.; PyTorch's method). Dims after the first are flattened.
+
+    >>> import numpy as np
+    >>> import shenjing as sj
+    >>> w = sj.nn.init.orthogonal_(sj.empty(3, 3)).numpy()
+    >>> np.allclose(w @ w.T, np.eye(3), atol=1e-6)
+    True
     """
     if _check(tensor).ndim < 2:
         raise ValueError(f"orthogonal_: needs a tensor with at least 2 dims, got shape {tensor.shape}")

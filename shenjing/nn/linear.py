@@ -40,6 +40,11 @@ class Linear(Module):
 
     Default initialisation as PyTorch's (see :func:`reset_linear_parameters`).
     Parameters: in·out + out (the notes' n1·n2 + n2).
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.Linear(4, 3)
+    >>> layer(sj.randn(2, 4)).shape, layer.weight.shape, layer.bias.shape
+    ((2, 3), (3, 4), (3,))
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None, device=None):
@@ -70,6 +75,11 @@ class Maxout(Linear):
 
     ``k`` affine pieces per output; ``weight`` is (out·k, in) with the pieces of output i in
     rows i·k .. i·k + k - 1. Input (*, in) -> (*, out).
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.Maxout(4, 3, k=5)
+    >>> layer(sj.randn(2, 4)).shape, layer.num_parameters()
+    ((2, 3), 75)
     """
 
     def __init__(self, in_features: int, out_features: int, k: int, bias: bool = True, dtype=None, device=None):
@@ -89,6 +99,12 @@ class RBF(Module):
 
     ``centers`` (out, in) ~ U(-1, 1), ``log_sigma`` (out,) = 0 (σ = 1). Input (*, in) -> (*, out).
     ||c - x||² is expanded as ||x||² - 2 x·c + ||c||² (one matrix product).
+
+    >>> import shenjing as sj
+    >>> layer = sj.nn.RBF(2, 3)
+    >>> h = layer(layer.centers[:1].detach())
+    >>> h.shape, float(h[0, 0])
+    ((1, 3), 1.0)
     """
 
     def __init__(self, in_features: int, out_features: int, dtype=None, device=None):

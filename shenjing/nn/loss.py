@@ -35,7 +35,12 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """mean((x - y)²) (no ½, as PyTorch)."""
+    """mean((x - y)²) (no ½, as PyTorch).
+
+    >>> import shenjing as sj
+    >>> sj.nn.MSELoss()(sj.tensor([1.0, 3.0]), sj.tensor([0.0, 0.0]))
+    tensor(5.)
+    """
 
     fn = staticmethod(L.mse_loss)
 
@@ -44,7 +49,12 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """``mean(|x - y|)``."""
+    """``mean(|x - y|)``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.L1Loss(reduction="sum")(sj.tensor([1.0, -3.0]), sj.zeros(2))
+    tensor(4.)
+    """
 
     fn = staticmethod(L.l1_loss)
 
@@ -53,7 +63,12 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """``½d²/β`` for ``|d| < β``, ``|d| - ½β`` otherwise."""
+    """``½d²/β`` for ``|d| < β``, ``|d| - ½β`` otherwise.
+
+    >>> import shenjing as sj
+    >>> sj.nn.SmoothL1Loss()(sj.tensor([0.5, 3.0]), sj.zeros(2))
+    tensor(1.3125)
+    """
 
     fn = staticmethod(L.smooth_l1_loss)
 
@@ -62,7 +77,12 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """``½d²`` for ``|d| < δ``, ``δ(|d| - ½δ)`` otherwise."""
+    """``½d²`` for ``|d| < δ``, ``δ(|d| - ½δ)`` otherwise.
+
+    >>> import shenjing as sj
+    >>> sj.nn.HuberLoss(delta=1.0)(sj.tensor([0.5, 3.0]), sj.zeros(2))
+    tensor(1.3125)
+    """
 
     fn = staticmethod(L.huber_loss)
 
@@ -71,7 +91,12 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities."""
+    """Binary cross-entropy on probabilities.
+
+    >>> import shenjing as sj
+    >>> sj.nn.BCELoss()(sj.tensor([0.5]), sj.tensor([1.0]))
+    tensor(0.6931472)
+    """
 
     fn = staticmethod(L.binary_cross_entropy)
 
@@ -80,7 +105,12 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits (stable), with ``pos_weight``."""
+    """Binary cross-entropy on logits (stable), with ``pos_weight``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.BCEWithLogitsLoss(pos_weight=sj.tensor([2.0]))(sj.tensor([0.0]), sj.tensor([1.0]))
+    tensor(1.3862944)
+    """
 
     fn = staticmethod(L.binary_cross_entropy_with_logits)
 
@@ -89,7 +119,13 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy with class weights, ``ignore_index``, label smoothing and temperature."""
+    """Softmax cross-entropy with class weights, ``ignore_index``, label smoothing and temperature.
+
+    >>> import shenjing as sj
+    >>> loss = sj.nn.CrossEntropyLoss(label_smoothing=0.1)
+    >>> loss(sj.tensor([[2.0, 0.0, -2.0]]), sj.tensor([0]))
+    tensor(0.3429317)
+    """
 
     fn = staticmethod(L.cross_entropy)
 
@@ -100,7 +136,12 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities."""
+    """Negative log-likelihood of log-probabilities.
+
+    >>> import shenjing as sj
+    >>> sj.nn.NLLLoss()(sj.tensor([[-0.1, -2.5]]), sj.tensor([1]))
+    tensor(2.5)
+    """
 
     fn = staticmethod(L.nll_loss)
 
@@ -109,7 +150,13 @@ class NLLLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    """KL(target ‖ exp(input)) with ``input`` log-probabilities."""
+    """KL(target ‖ exp(input)) with ``input`` log-probabilities.
+
+    >>> import shenjing as sj
+    >>> p = sj.tensor([[0.25, 0.75]])
+    >>> sj.nn.KLDivLoss(reduction="batchmean")(p.log(), p)
+    tensor(0.)
+    """
 
     fn = staticmethod(L.kl_div)
 
@@ -118,7 +165,12 @@ class KLDivLoss(_Loss):
 
 
 class FocalLoss(_Loss):
-    """-α_t (1 - p_t)^γ log p_t on softmax probabilities (seed 004 §4.2.3.2)."""
+    """-α_t (1 - p_t)^γ log p_t on softmax probabilities (seed 004 §4.2.3.2).
+
+    >>> import shenjing as sj
+    >>> sj.nn.FocalLoss(gamma=2.0)(sj.tensor([[2.0, 0.0]]), sj.tensor([0]))
+    tensor(0.00180357)
+    """
 
     fn = staticmethod(L.focal_loss)
 
@@ -127,7 +179,12 @@ class FocalLoss(_Loss):
 
 
 class DiceLoss(_Loss):
-    """1 - (2 Σ p·y + s) / (Σ p + Σ y + s) per sample (seed 004 §4.2.3.2)."""
+    """1 - (2 Σ p·y + s) / (Σ p + Σ y + s) per sample (seed 004 §4.2.3.2).
+
+    >>> import shenjing as sj
+    >>> sj.nn.DiceLoss(smooth=0.0)(sj.tensor([[1.0, 0.0]]), sj.tensor([[1.0, 0.0]]))
+    tensor(0.)
+    """
 
     fn = staticmethod(L.dice_loss)
 
@@ -136,7 +193,12 @@ class DiceLoss(_Loss):
 
 
 class ZeroOneLoss(_Loss):
-    """Fraction of argmax mistakes (seed 004 §4.2.1); not differentiable."""
+    """Fraction of argmax mistakes (seed 004 §4.2.1); not differentiable.
+
+    >>> import shenjing as sj
+    >>> sj.nn.ZeroOneLoss()(sj.tensor([[2.0, 1.0], [0.0, 1.0]]), sj.tensor([1, 1]))
+    tensor(0.5)
+    """
 
     fn = staticmethod(L.zero_one_loss)
 

@@ -14,7 +14,13 @@ __all__ = ["Parameter", "Module"]
 
 
 class Parameter(Tensor):
-    """A Tensor a Module registers as a learnable weight (``requires_grad=True`` by default)."""
+    """A Tensor a Module registers as a learnable weight (``requires_grad=True`` by default).
+
+    >>> import shenjing as sj
+    >>> p = sj.nn.Parameter(sj.zeros(3))
+    >>> p.requires_grad, isinstance(p, sj.Tensor)
+    (True, True)
+    """
 
     __slots__ = ()
 
@@ -33,6 +39,27 @@ class Module:
     Assigning a Parameter, a Module or (via ``register_buffer``) a Tensor as an
     attribute registers it; ``parameters()``, ``state_dict()``, ``to()`` and
     ``train()``/``eval()`` then walk the tree.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn
+    >>> class TwoLayer(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = nn.Linear(4, 8)
+    ...         self.out = nn.Linear(8, 2)
+    ...     def forward(self, x):
+    ...         return self.out(self.hidden(x).relu())
+    ...
+    >>> model = TwoLayer()
+    >>> model(sj.randn(3, 4)).shape
+    (3, 2)
+    >>> [name for name, _ in model.named_parameters()]
+    ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+    >>> model
+    TwoLayer(  # 58 parameters
+      (hidden): Linear(in_features=4, out_features=8, bias=True)  # 40 parameters
+      (out): Linear(in_features=8, out_features=2, bias=True)  # 18 parameters
+    )
     """
 
     def __init__(self):

@@ -31,6 +31,16 @@ class MultiExit(Module):
 
     After each eval-mode forward, ``exit_depth_`` holds each sample's exit (1..n, int64 array (N,)).
     ``exits(x)`` returns every exit's logits in either mode.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn
+    >>> blocks = [nn.Sequential(nn.Linear(4, 8), nn.ReLU()), nn.Sequential(nn.Linear(8, 8), nn.ReLU())]
+    >>> heads = [nn.Linear(8, 3), nn.Linear(8, 3)]
+    >>> model = nn.MultiExit(blocks, heads)
+    >>> [y.shape for y in model.exits(sj.randn(5, 4))]
+    [(5, 3), (5, 3)]
+    >>> model.eval()(sj.randn(5, 4)).shape
+    (5, 3)
     """
 
     def __init__(self, blocks, heads, exit: str = "last", k: int | None = None, patience: int = 2):

@@ -94,19 +94,36 @@ class _BatchNorm(_NormBase):
 
 
 class BatchNorm1d(_BatchNorm):
-    """BatchNorm over (N, C) or (N, C, L) inputs, per channel C."""
+    """BatchNorm over (N, C) or (N, C, L) inputs, per channel C.
+
+    >>> import shenjing as sj
+    >>> bn = sj.nn.BatchNorm1d(3)
+    >>> y = bn(sj.randn(16, 3) * 4 + 2)
+    >>> y.shape, bn.running_mean.shape, bn.num_batches_tracked
+    ((16, 3), (3,), tensor(1, dtype=int64))
+    """
 
     dims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """BatchNorm over (N, C, H, W) inputs, per channel C."""
+    """BatchNorm over (N, C, H, W) inputs, per channel C.
+
+    >>> import shenjing as sj
+    >>> sj.nn.BatchNorm2d(8)(sj.randn(4, 8, 5, 5)).shape
+    (4, 8, 5, 5)
+    """
 
     dims = (4,)
 
 
 class InstanceNorm2d(_NormBase):
-    """Each (sample, channel) normalised over H, W; no affine parameters or running stats by default (PyTorch)."""
+    """Each (sample, channel) normalised over H, W; no affine parameters or running stats by default (PyTorch).
+
+    >>> import shenjing as sj
+    >>> sj.nn.InstanceNorm2d(3)(sj.randn(2, 3, 4, 4)).shape
+    (2, 3, 4, 4)
+    """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
                  track_running_stats: bool = False, dtype=None, device=None):
@@ -126,7 +143,12 @@ class InstanceNorm2d(_NormBase):
 
 
 class LayerNorm(Module):
-    """Normalises each sample over its trailing ``normalized_shape`` dims; γ, β of that shape."""
+    """Normalises each sample over its trailing ``normalized_shape`` dims; γ, β of that shape.
+
+    >>> import shenjing as sj
+    >>> sj.nn.LayerNorm(4)(sj.tensor([[1.0, 2.0, 3.0, 4.0]]))
+    tensor([[-1.3416355 , -0.44721183,  0.44721183,  1.3416355 ]], grad_fn=<Normalize>)
+    """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  dtype=None, device=None):
@@ -145,7 +167,12 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Splits C channels into ``num_groups`` groups normalised per sample; γ, β per channel."""
+    """Splits C channels into ``num_groups`` groups normalised per sample; γ, β per channel.
+
+    >>> import shenjing as sj
+    >>> sj.nn.GroupNorm(2, 6)(sj.randn(2, 6, 4, 4)).shape
+    (2, 6, 4, 4)
+    """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  dtype=None, device=None):

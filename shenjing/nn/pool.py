@@ -40,11 +40,21 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool2d(_MaxPoolNd):
-    """2-d max pooling (seed 004 §2.3.2), PyTorch's ``MaxPool2d``: (N, C, H, W) -> (N, C, H_out, W_out)."""
+    """2-d max pooling (seed 004 §2.3.2), PyTorch's ``MaxPool2d``: (N, C, H, W) -> (N, C, H_out, W_out).
+
+    >>> import shenjing as sj
+    >>> sj.nn.MaxPool2d(2)(sj.ones(4, 3, 28, 28)).shape
+    (4, 3, 14, 14)
+    """
 
 
 class MaxPool1d(_MaxPoolNd):
-    """1-d max pooling over L (seed 004 §2.3.2), PyTorch's ``MaxPool1d``: (N, C, L) -> (N, C, L_out)."""
+    """1-d max pooling over L (seed 004 §2.3.2), PyTorch's ``MaxPool1d``: (N, C, L) -> (N, C, L_out).
+
+    >>> import shenjing as sj
+    >>> sj.nn.MaxPool1d(2)(sj.ones(4, 3, 10)).shape
+    (4, 3, 5)
+    """
 
     _fn = staticmethod(P.max_pool1d)
 
@@ -70,7 +80,12 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool2d(_AvgPoolNd):
-    """2-d average pooling (seed 004 §2.3.3), PyTorch's ``AvgPool2d`` (padding counted by default)."""
+    """2-d average pooling (seed 004 §2.3.3), PyTorch's ``AvgPool2d`` (padding counted by default).
+
+    >>> import shenjing as sj
+    >>> sj.nn.AvgPool2d(2)(sj.ones(1, 3, 6, 6)).shape
+    (1, 3, 3, 3)
+    """
 
     _fn = staticmethod(P.avg_pool2d)
     _keywords = ("divisor_override",)
@@ -81,11 +96,21 @@ class AvgPool2d(_AvgPoolNd):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """1-d average pooling over L (seed 004 §2.3.3), PyTorch's ``AvgPool1d``."""
+    """1-d average pooling over L (seed 004 §2.3.3), PyTorch's ``AvgPool1d``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.AvgPool1d(3, stride=1, padding=1)(sj.ones(1, 1, 4))
+    tensor([[[0.6666667, 1.       , 1.       , 0.6666667]]])
+    """
 
 
 class AdaptiveAvgPool2d(Module):
-    """Adaptive average pooling to a fixed ``output_size`` with PyTorch's bins."""
+    """Adaptive average pooling to a fixed ``output_size`` with PyTorch's bins.
+
+    >>> import shenjing as sj
+    >>> sj.nn.AdaptiveAvgPool2d(1)(sj.ones(2, 8, 5, 7)).shape
+    (2, 8, 1, 1)
+    """
 
     def __init__(self, output_size):
         super().__init__()
@@ -99,14 +124,24 @@ class AdaptiveAvgPool2d(Module):
 
 
 class GlobalMaxPool(Module):
-    """Max over all positions (seed 004 §2.3.2, e^max): ``(N, C, *) -> (N, C)``."""
+    """Max over all positions (seed 004 §2.3.2, e^max): ``(N, C, *) -> (N, C)``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.GlobalMaxPool()(sj.ones(2, 8, 5, 7)).shape
+    (2, 8)
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return P.global_max_pool(x)
 
 
 class GlobalAvgPool(Module):
-    """Mean over all positions (seed 004 §2.3.3, e^avg): ``(N, C, *) -> (N, C)``."""
+    """Mean over all positions (seed 004 §2.3.3, e^avg): ``(N, C, *) -> (N, C)``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.GlobalAvgPool()(sj.ones(2, 8, 30)).shape
+    (2, 8)
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         return P.global_avg_pool(x)
@@ -130,26 +165,46 @@ class _CountPool(Module):
 
 
 class KMaxPool1d(_CountPool):
-    """k-max pooling (seed 004 §2.3.2): the k largest values along L in their order, (N, C, L) -> (N, C, k)."""
+    """k-max pooling (seed 004 §2.3.2): the k largest values along L in their order, (N, C, L) -> (N, C, k).
+
+    >>> import shenjing as sj
+    >>> sj.nn.KMaxPool1d(2)(sj.tensor([[[1.0, 9.0, 3.0, 7.0]]]))
+    tensor([[[9., 7.]]])
+    """
 
     _fn = staticmethod(P.kmax_pool1d)
 
 
 class KAvgPool1d(_CountPool):
-    """k-avg pooling (seed 004 §2.3.3): the mean of the k largest values along L, (N, C, L) -> (N, C)."""
+    """k-avg pooling (seed 004 §2.3.3): the mean of the k largest values along L, (N, C, L) -> (N, C).
+
+    >>> import shenjing as sj
+    >>> sj.nn.KAvgPool1d(2)(sj.tensor([[[1.0, 9.0, 3.0, 7.0]]]))
+    tensor([[8.]])
+    """
 
     _fn = staticmethod(P.kavg_pool1d)
 
 
 class ChunkMaxPool1d(_CountPool):
-    """Chunk-max pooling (seed 004 §2.3.2): the max of each of ``chunks`` pieces of L, (N, C, L) -> (N, C, chunks)."""
+    """Chunk-max pooling (seed 004 §2.3.2): the max of each of ``chunks`` pieces of L, (N, C, L) -> (N, C, chunks).
+
+    >>> import shenjing as sj
+    >>> sj.nn.ChunkMaxPool1d(2)(sj.tensor([[[1.0, 9.0, 3.0, 7.0]]]))
+    tensor([[[9., 7.]]])
+    """
 
     _fn = staticmethod(P.chunk_max_pool1d)
     _arg = "chunks"
 
 
 class ChunkAvgPool1d(_CountPool):
-    """Chunk-avg pooling (seed 004 §2.3.3): the mean of each of ``chunks`` pieces of L."""
+    """Chunk-avg pooling (seed 004 §2.3.3): the mean of each of ``chunks`` pieces of L.
+
+    >>> import shenjing as sj
+    >>> sj.nn.ChunkAvgPool1d(2)(sj.tensor([[[1.0, 9.0, 3.0, 7.0]]]))
+    tensor([[[5., 5.]]])
+    """
 
     _fn = staticmethod(P.chunk_avg_pool1d)
     _arg = "chunks"
@@ -168,6 +223,11 @@ class AttentionPooling(Module):
 
     Shapes: (N, L, dim) -> (N, dim); ``mask`` (N, L), True where a step is real, excludes padding.
     The weights of the last call are kept in ``attention_weights`` (N, L).
+
+    >>> import shenjing as sj
+    >>> pool = sj.nn.AttentionPooling(16)
+    >>> pool(sj.randn(4, 10, 16)).shape, pool.attention_weights.shape
+    ((4, 16), (4, 10))
     """
 
     def __init__(self, dim: int, dtype=None, device=None):
@@ -198,6 +258,12 @@ class CapsulePooling(Module):
     :func:`~shenjing.functional.dynamic_routing` ('standard': c = softmax over output capsules j;
     'reversed': over input positions i). Shapes: (N, L, in_dim) -> (N, out_caps, out_dim), output norms
     in [0, 1). The routing coefficients of the last call are kept in ``routing_weights`` (N, L, out_caps).
+
+    >>> import shenjing as sj
+    >>> pool = sj.nn.CapsulePooling(in_dim=16, out_caps=3, out_dim=8)
+    >>> v = pool(sj.randn(4, 10, 16))
+    >>> v.shape, bool((v.norm(dim=-1) < 1).all())
+    ((4, 3, 8), True)
     """
 
     def __init__(self, in_dim: int, out_caps: int, out_dim: int, iterations: int = 3, mode: str = "standard",
@@ -230,7 +296,13 @@ class CapsulePooling(Module):
 
 class RoIPool2d(Module):
     """RoI max pooling (torchvision's ``RoIPool``): ``forward(x, boxes)`` with boxes (K, 5)
-    [batch_index, x1, y1, x2, y2] -> ``(K, C, *output_size)``."""
+    [batch_index, x1, y1, x2, y2] -> ``(K, C, *output_size)``.
+
+    >>> import shenjing as sj
+    >>> boxes = sj.tensor([[0.0, 0.0, 0.0, 7.0, 7.0], [0.0, 2.0, 2.0, 5.0, 5.0]])
+    >>> sj.nn.RoIPool2d((2, 2))(sj.randn(1, 3, 8, 8), boxes).shape
+    (2, 3, 2, 2)
+    """
 
     def __init__(self, output_size, spatial_scale: float = 1.0):
         super().__init__()
@@ -249,6 +321,11 @@ class DeformRoIPool2d(Module):
     fc layer (C·ph·pw -> 2·ph·pw, zero-initialised) that predicts normalised offsets Δp̂ per bin; the bins
     are shifted by Δp = γ·Δp̂∘(w, h) and pooled again (:func:`~shenjing.functional.deform_roi_pool`).
     At initialisation it equals :class:`RoIPool2d`.
+
+    >>> import shenjing as sj
+    >>> boxes = sj.tensor([[0.0, 0.0, 0.0, 7.0, 7.0]])
+    >>> sj.nn.DeformRoIPool2d(3, (2, 2))(sj.randn(1, 3, 8, 8), boxes).shape
+    (1, 3, 2, 2)
     """
 
     def __init__(self, in_channels: int, output_size, spatial_scale: float = 1.0, gamma: float = 0.1,

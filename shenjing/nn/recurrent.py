@@ -113,7 +113,14 @@ def _map_state(state, fn):
 
 
 class RNN(RNNBase):
-    """Elman RNN (seed 002): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu."""
+    """Elman RNN (seed 002): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu.
+
+    >>> import shenjing as sj
+    >>> rnn = sj.nn.RNN(input_size=3, hidden_size=5, num_layers=2)
+    >>> output, h_n = rnn(sj.randn(7, 4, 3))
+    >>> output.shape, h_n.shape
+    ((7, 4, 5), (2, 7, 5))
+    """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
@@ -142,6 +149,12 @@ class LSTM(_GatedRNN):
 
     [i, f, g, o] = [σ, σ, tanh, σ](W_ih x_t + b_ih + W_hh h_{t-1} + b_hh),
     c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t). Returns (output, (h_n, c_n)).
+
+    >>> import shenjing as sj
+    >>> lstm = sj.nn.LSTM(3, 5, batch_first=True, bidirectional=True)
+    >>> output, (h_n, c_n) = lstm(sj.randn(4, 7, 3))
+    >>> output.shape, h_n.shape, c_n.shape
+    ((4, 7, 10), (2, 4, 5), (2, 4, 5))
     """
 
     _mode = "lstm"
@@ -149,7 +162,14 @@ class LSTM(_GatedRNN):
 
 class GRU(_GatedRNN):
     """GRU, PyTorch's equations: r, z = σ(...), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),
-    h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}."""
+    h_t = (1 - z) ⊙ n + z ⊙ h_{t-1}.
+
+    >>> import shenjing as sj
+    >>> gru = sj.nn.GRU(3, 5, batch_first=True)
+    >>> output, h_n = gru(sj.randn(4, 7, 3))
+    >>> output.shape, h_n.shape
+    ((4, 7, 5), (1, 4, 5))
+    """
 
     _mode = "gru"
 
@@ -183,7 +203,12 @@ class _CellBase(Module):
 
 
 class RNNCell(_CellBase):
-    """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) (seed 002); input (N, in) or (in,), hx like h' or None."""
+    """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh) (seed 002); input (N, in) or (in,), hx like h' or None.
+
+    >>> import shenjing as sj
+    >>> sj.nn.RNNCell(3, 5)(sj.randn(4, 3)).shape
+    (4, 5)
+    """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  dtype=None, device=None):
@@ -197,7 +222,13 @@ class RNNCell(_CellBase):
 
 
 class LSTMCell(_CellBase):
-    """One LSTM step (gate rows [i, f, g, o]); ``forward(input, (h, c) | None) -> (h', c')``."""
+    """One LSTM step (gate rows [i, f, g, o]); ``forward(input, (h, c) | None) -> (h', c')``.
+
+    >>> import shenjing as sj
+    >>> h, c = sj.nn.LSTMCell(3, 5)(sj.randn(4, 3))
+    >>> h.shape, c.shape
+    ((4, 5), (4, 5))
+    """
 
     gates = 4
 
@@ -206,7 +237,12 @@ class LSTMCell(_CellBase):
 
 
 class GRUCell(_CellBase):
-    """One GRU step (gate rows [r, z, n]); ``forward(input, h | None) -> h'``."""
+    """One GRU step (gate rows [r, z, n]); ``forward(input, h | None) -> h'``.
+
+    >>> import shenjing as sj
+    >>> sj.nn.GRUCell(3, 5)(sj.randn(4, 3)).shape
+    (4, 5)
+    """
 
     gates = 3
 

@@ -31,6 +31,21 @@ def summary(model: Module, input_shape, dtype=None, print_fn=print) -> int:
 
     A fully-connected layer counts n1·n2 + n2 parameters (seed 000 §2): a 784-512-256-10 MLP has
     535,818. The model runs once in eval mode on a batch of two, without a graph; its mode is restored.
+
+    >>> import shenjing as sj
+    >>> sj.nn.summary(sj.nn.Sequential(sj.nn.Linear(784, 512), sj.nn.ReLU(), sj.nn.Linear(512, 10)), (784,))
+    ------------------------------------------
+    Layer (type)  Output Shape         Param #
+    ==========================================
+    0 (Linear)    (-1, 512)            401,920
+    1 (ReLU)      (-1, 512)                  0
+    2 (Linear)    (-1, 10)               5,130
+    ==========================================
+    Total params: 407,050
+    Trainable params: 407,050
+    Non-trainable params: 0
+    ------------------------------------------
+    407050
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary: model must be a Module, got {type(model).__name__}")

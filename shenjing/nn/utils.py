@@ -40,12 +40,22 @@ def _total(terms: list) -> Tensor:
 
 
 def l1_penalty(params) -> Tensor:
-    """``Σ_i |w_i|`` over every parameter (seed 004 §2.4.3.1; add λ·penalty to the loss). Differentiable."""
+    """``Σ_i |w_i|`` over every parameter (seed 004 §2.4.3.1; add λ·penalty to the loss). Differentiable.
+
+    >>> import shenjing as sj
+    >>> sj.nn.utils.l1_penalty([sj.tensor([1.0, -2.0]), sj.tensor([0.5])])
+    tensor(3.5)
+    """
     return _total([sum(abs(p)) for p in _params(params)])
 
 
 def l2_penalty(params) -> Tensor:
-    """½ Σ_i w_i² over every parameter: the notes' ½λ||w||² with λ factored out (seed 004 §2.4.3.2)."""
+    """½ Σ_i w_i² over every parameter: the notes' ½λ||w||² with λ factored out (seed 004 §2.4.3.2).
+
+    >>> import shenjing as sj
+    >>> sj.nn.utils.l2_penalty([sj.tensor([1.0, -2.0]), sj.tensor([0.5])])
+    tensor(2.625)
+    """
     return _total([sum(p * p) for p in _params(params)]) * 0.5
 
 
@@ -53,6 +63,11 @@ def param_groups_no_decay(model: Module, weight_decay: float = 0.01, no_decay=("
     """Two optimiser parameter groups, the BERT recipe of the notes (seed 004 §5.2.6.3): parameters
     whose name, or whose owning module's class name, contains one of ``no_decay`` (case-insensitive)
     get ``weight_decay=0``; all others get ``weight_decay``. Returns ``[decayed, exempt]`` (either may be empty).
+
+    >>> import shenjing as sj
+    >>> model = sj.nn.Sequential(sj.nn.Linear(4, 4), sj.nn.LayerNorm(4))
+    >>> [(g["weight_decay"], len(g["params"])) for g in sj.nn.utils.param_groups_no_decay(model, weight_decay=0.01)]
+    [(0.01, 1), (0.0, 3)]
     """
     keys = tuple(k.lower() for k in no_decay)
     decay, exempt, seen = [], [], set()
@@ -75,6 +90,12 @@ def _grads(parameters) -> list:
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
     """Rescale gradients in place so their joint ``norm_type``-norm is at most ``max_norm`` (PyTorch's rule):
     g ← g · min(1, max_norm / (‖g‖ + 1e-6)). Returns the norm before clipping.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> sj.nn.utils.clip_grad_norm_([w], max_norm=1.0), w.grad
+    (tensor(10.), tensor([0.5999999, 0.7999999]))
     """
     grads = _grads(parameters)
     norm_type = float(norm_type)
@@ -99,7 +120,15 @@ def _sum_of_powers(grads, p: float) -> float:
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
-    """Clamp every gradient element to [-clip_value, clip_value] in place."""
+    """Clamp every gradient element to [-clip_value, clip_value] in place.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([3.0, -0.1], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> sj.nn.utils.clip_grad_value_([w], 1.0)
+    >>> w.grad
+    tensor([ 1. , -0.2])
+    """
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
     for g in _grads(parameters):
@@ -132,6 +161,13 @@ def receptive_field(layers) -> int:
     attributes (a container is walked; layers without ``kernel_size`` are skipped). With
     k_eff = d(k - 1) + 1 and jump J_l = Π strides before layer l: r = 1 + Σ_l (k_eff,l - 1) J_l.
     Three stacked 3×3 convolutions with dilation 1, 2, 4 give 3, 7, 15.
+
+    >>> import shenjing as sj
+    >>> [sj.nn.utils.receptive_field([(3, 1, d) for d in (1, 2, 4)][:n]) for n in (1, 2, 3)]
+    [3, 7, 15]
+    >>> model = sj.nn.Sequential(sj.nn.Conv2d(1, 8, 3), sj.nn.MaxPool2d(2), sj.nn.Conv2d(8, 8, 3))
+    >>> sj.nn.utils.receptive_field(model)
+    8
     """
     if isinstance(layers, Module):
         layers = [m for m in layers.modules() if not any(True for _ in m.children())]

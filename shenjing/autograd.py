@@ -32,7 +32,24 @@ _ARRAY_ERRORS = (ValueError, IndexError, TypeError)
 
 
 class Function:
-    """Base class of every differentiable op; an instance is a node of the graph (``grad_fn``)."""
+    """Base class of every differentiable op; an instance is a node of the graph (``grad_fn``).
+
+    >>> import shenjing as sj
+    >>> class Square(sj.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.x = x
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         return 2 * ctx.x * grad
+    ...
+    >>> x = sj.tensor([1.0, 3.0], requires_grad=True)
+    >>> y = Square.apply(x)
+    >>> y.sum().backward()
+    >>> y.grad_fn is not None, x.grad
+    (True, tensor([2., 6.]))
+    """
 
     parents: tuple | None = ()
     parent_fns: tuple | None = ()
@@ -88,6 +105,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False, allow_u
     ``outputs`` is a Tensor or a sequence of them; ``grad_outputs`` the matching
     upstream gradients (default: ones for one-element outputs). Returns a tuple of
     Tensors, one per input (None for an unused input when ``allow_unused=True``).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, 2.0], requires_grad=True)
+    >>> (g,) = sj.autograd.grad((x ** 3).sum(), [x])
+    >>> g, x.grad is None
+    (tensor([ 3., 12.]), True)
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
@@ -109,7 +132,26 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False, allow_u
 
 
 class GradcheckError(AssertionError):
-    """Raised by :func:`gradcheck` when analytic and numerical gradients differ."""
+    """Raised by :func:`gradcheck` when analytic and numerical gradients differ.
+
+    >>> import shenjing as sj
+    >>> class WrongSquare(sj.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.x = x
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         return ctx.x * grad
+    ...
+    >>> x = sj.ones(2, dtype=sj.float64, requires_grad=True)
+    >>> try:
+    ...     sj.autograd.gradcheck(WrongSquare.apply, [x])
+    ... except sj.autograd.GradcheckError:
+    ...     print("the analytic gradient is wrong")
+    ...
+    the analytic gradient is wrong
+    """
 
 
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
@@ -120,6 +162,11 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     compared with ``(f(x + eps) - f(x - eps)) / (2 eps)`` element by element.
     Passes when ``|analytic - numeric| <= atol + rtol * |numeric|`` everywhere;
     otherwise raises :class:`GradcheckError` naming the input and the worst element.
+
+    >>> import shenjing as sj
+    >>> x = sj.randn(3, dtype=sj.float64, requires_grad=True)
+    >>> sj.autograd.gradcheck(lambda t: (t.sin() * t).sum(), [x])
+    True
     """
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     leaves = [

@@ -62,6 +62,17 @@ class Adam(Optimizer):
     002 feeds the maximum back into the average (v_t = max(β₂ v_{t-1} + (1-β₂) g², v_{t-1})).
     004 §5.2.6.1's code line updates with the raw gradient and no square root (a typo); its
     formula, implemented here, uses m̂_t / (√v̂_t + ε).
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.Adam([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.7015863, -1.7006234])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -123,6 +134,17 @@ class AdamW(Adam):
     the Adam step of ``Adam``; the notes' "AdamL" is ``Adam(weight_decay=λ)``. BERT's
     recipe puts biases and norm weights in a group with ``weight_decay=0``
     (``nn.utils.param_groups_no_decay``).
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.AdamW([w], lr=0.1, weight_decay=0.01)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.69891125, -1.6949446 ])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -141,6 +163,17 @@ class Adamax(Optimizer):
         m_t = β₁ m_{t-1} + (1 - β₁) g_t
         u_t = max(β₂ u_{t-1}, |g_t| + ε)
         θ_t = θ_{t-1} - η/(1 - β₁ᵗ) · m_t / u_t
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.Adamax([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.7154994, -1.7076483])
     """
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -176,6 +209,17 @@ class NAdam(Optimizer):
         v_t = β₂ v_{t-1} + (1 - β₂) g_t ⊙ g_t
         d_t = √(v_t / (1 - β₂ᵗ)) + ε
         θ_t = θ_{t-1} - η(1 - μ_t)/(1 - Π_{i≤t} μ_i) · g_t/d_t - η μ_{t+1}/(1 - Π_{i≤t+1} μ_i) · m_t/d_t
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.NAdam([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.75272924, -1.7475085 ])
     """
 
     def __init__(self, params: Iterable, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -229,6 +273,17 @@ class SWATS(Optimizer):
 
     ``optimizer.switched`` tells whether the switch happened and ``optimizer.sgd_lr`` is Λ.
     ``weight_decay`` adds λθ to the gradient in both phases.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.SWATS([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.70158637, -1.7006234 ])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),

@@ -31,6 +31,17 @@ class Adagrad(Optimizer):
 
     004's code divides by ``learning_rate + epsilon`` without the square root (a typo: its
     own formula and the published algorithm take √r); this class takes the root.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.Adagrad([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.7804562, -1.7758214])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
@@ -72,6 +83,17 @@ class Adadelta(Optimizer):
 
     000's update omits the factor ⊙g (a typo; the published algorithm multiplies by g).
     004 §5.2.4's "AdaDelta" formula is RMSprop: use ``RMSprop`` for it.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.Adadelta([w], lr=1.0)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.99030906, -1.9903008 ])
     """
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
@@ -117,6 +139,17 @@ class RMSprop(Optimizer):
     Algorithm 8.6), rewritten like NAG in ``SGD`` so the gradient is taken at the current
     parameters. 004 §5.2.5 writes the special case α = 0.5; its §5.2.4 "AdaDelta" formula is
     this algorithm too.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.RMSprop([w], lr=0.01, centered=True)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.77806836, -1.7733353 ])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,

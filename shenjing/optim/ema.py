@@ -23,6 +23,12 @@ def ema(xs, beta: float, bias_correction: bool = True) -> np.ndarray:
 
     ``xs``: a sequence, array or Tensor of shape (T, ...); smoothing runs along the first axis.
     Returns a NumPy array of the same shape (floating inputs keep their dtype).
+
+    >>> from shenjing.optim import ema
+    >>> ema([10.0, 10.0, 10.0], beta=0.9, bias_correction=False)
+    array([1.  , 1.9 , 2.71])
+    >>> ema([10.0, 10.0, 10.0], beta=0.9)
+    array([10., 10., 10.])
     """
     if not 0.0 <= beta < 1.0:
         raise ValueError(f"ema: beta must be in [0, 1), got {beta!r}")

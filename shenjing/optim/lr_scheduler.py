@@ -73,6 +73,18 @@ class LRScheduler(_Stateful):
     ``get_last_lr()`` returns the learning rates last written. Creating a schedule takes its
     first step (``_step_count`` becomes 1). Schedules that multiply the current lr (StepLR,
     MultiStepLR, ExponentialLR, CosineAnnealingLR) compose when several share an optimizer.
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.lr_scheduler import LRScheduler
+    >>> class Halving(LRScheduler):
+    ...     def get_lr(self):
+    ...         return [base * 0.5 ** self.last_epoch for base in self.base_lrs]
+    ...
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = Halving(opt)
+    >>> schedule.step(); schedule.step()
+    >>> schedule.get_last_lr()
+    [0.025]
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
@@ -113,7 +125,20 @@ class LRScheduler(_Stateful):
 
 
 class LambdaLR(LRScheduler):
-    """η_t = η₀ · λ(t), with one function for all groups or one per group."""
+    """η_t = η₀ · λ(t), with one function for all groups or one per group.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 / (t + 1))
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.05, 0.03333, 0.025]
+    """
 
     _unsaved = ("optimizer", "lr_lambdas")
 
@@ -130,7 +155,20 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """η_t = η₀ · γ^⌊t / step_size⌋ (each group's lr is multiplied by γ every ``step_size`` steps)."""
+    """η_t = η₀ · γ^⌊t / step_size⌋ (each group's lr is multiplied by γ every ``step_size`` steps).
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(6):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         if not isinstance(step_size, int) or step_size < 1:
@@ -145,7 +183,20 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """η_t = η₀ · γ^(number of milestones ≤ t); the lr is multiplied by γ at each milestone."""
+    """η_t = η₀ · γ^(number of milestones ≤ t); the lr is multiplied by γ at each milestone.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.1)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.01, 0.01, 0.001, 0.001]
+    """
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1):
         self.milestones = Counter(milestones)
@@ -159,7 +210,20 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """η_t = η₀ · γ^t."""
+    """η_t = η₀ · γ^t.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.05, 0.025, 0.0125]
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
@@ -172,7 +236,20 @@ class ExponentialLR(LRScheduler):
 
 
 class MultiplicativeLR(LRScheduler):
-    """η_t = η_{t-1} · λ(t): each step multiplies the current lr by ``lr_lambda(t)``."""
+    """η_t = η_{t-1} · λ(t): each step multiplies the current lr by ``lr_lambda(t)``.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.MultiplicativeLR(opt, lambda t: 0.5)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.05, 0.025, 0.0125]
+    """
 
     _unsaved = ("optimizer", "lr_lambdas")
 
@@ -188,7 +265,20 @@ class MultiplicativeLR(LRScheduler):
 
 
 class ConstantLR(LRScheduler):
-    """η_t = η₀ · factor for t < total_iters, then η₀ (a constant warm-up)."""
+    """η_t = η₀ · factor for t < total_iters, then η₀ (a constant warm-up).
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.05, 0.05, 0.1, 0.1]
+    """
 
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
         if not 0 < factor <= 1:
@@ -207,7 +297,20 @@ class ConstantLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """η_t = η₀ · (s + (e - s)·min(t, T)/T): the factor moves linearly from ``start_factor`` s to
-    ``end_factor`` e over ``total_iters`` T steps (PyTorch's recursive form, so it composes)."""
+    ``end_factor`` e over ``total_iters`` T steps (PyTorch's recursive form, so it composes).
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.025, 0.05, 0.075, 0.1, 0.1]
+    """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5, last_epoch: int = -1):
@@ -227,7 +330,20 @@ class LinearLR(LRScheduler):
 
 
 class PolynomialLR(LRScheduler):
-    """η_t = η₀ · (1 - min(t, T)/T)^power (PyTorch's recursive form)."""
+    """η_t = η₀ · (1 - min(t, T)/T)^power (PyTorch's recursive form).
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=2.0)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.05625, 0.025, 0.00625, 0.0]
+    """
 
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
         self.total_iters, self.power = total_iters, power
@@ -247,6 +363,18 @@ class CosineAnnealingLR(LRScheduler):
     As in PyTorch the update is applied recursively to the current lr,
     η_t = η_min + (η_{t-1} - η_min)(1 + cos(πt/T)) / (1 + cos(π(t-1)/T)), so it composes
     with other changes of the lr; past T_max the cosine continues (rises again).
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    >>> lrs = []
+    >>> for _ in range(5):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.08536, 0.05, 0.01464, 0.0]
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
@@ -272,6 +400,18 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     η = η_min + ½(η₀ - η_min)(1 + cos(π T_cur / T_i)); T_cur counts steps since the last
     restart, the cycle length starts at T_0 and is multiplied by T_mult at each restart.
     ``step(epoch)`` accepts a fractional epoch (``scheduler.step(epoch + i / iters)``).
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2)
+    >>> lrs = []
+    >>> for _ in range(7):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.1, 0.05, 0.1, 0.08536, 0.05, 0.01464, 0.1]
     """
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
@@ -353,6 +493,18 @@ class CyclicLR(_MomentumCycler):
     With ``cycle_momentum`` the momentum (beta1 for Adam) moves the opposite way, from
     ``max_momentum`` down to ``base_momentum``. The notes suggest step sizes of 2-10 epochs of
     batches and base_lr = max_lr/3 or /4; call ``step()`` after every batch.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2)
+    >>> lrs = []
+    >>> for _ in range(6):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.01, 0.055, 0.1, 0.055, 0.01, 0.055]
     """
 
     _unsaved = ("optimizer", "scale_fn")
@@ -411,6 +563,18 @@ class OneCycleLR(_MomentumCycler):
     ``max_momentum`` and ``base_momentum``. Annealing between a and b at fraction p is
     b + (a - b)(1 + cos πp)/2 ('cos') or a + (b - a)p ('linear'). ``three_phase`` mirrors the
     warm-up before a final annihilation phase.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=6)
+    >>> lrs = []
+    >>> for _ in range(6):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.004, 0.09944, 0.08117, 0.04626, 0.01335, 0.0]
     """
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None, epochs: int | None = None,
@@ -487,6 +651,15 @@ class ReduceLROnPlateau(LRScheduler):
     ('min', 'rel'), below best - threshold ('min', 'abs'), or the mirrored tests for 'max'.
     After a reduction, ``cooldown`` steps pass before bad steps are counted again; the lr never
     goes below ``min_lr`` and changes smaller than ``eps`` are skipped.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=1)
+    >>> for val_loss in [1.0, 0.9, 0.9, 0.9, 0.9]:
+    ...     schedule.step(val_loss)
+    ...
+    >>> opt.param_groups[0]["lr"]
+    0.05
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
@@ -552,6 +725,18 @@ class LinearWarmupDecay(_FactorSchedule):
 
         η_t = η · t / ws                         t < ws
         η_t = η · max(0, (ts - t) / (ts - ws))   t ≥ ws
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.LinearWarmupDecay(opt, warmup_steps=2, total_steps=6)
+    >>> lrs = []
+    >>> for _ in range(6):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.0, 0.05, 0.1, 0.075, 0.05, 0.025]
     """
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, total_steps: int, last_epoch: int = -1):
@@ -575,6 +760,18 @@ class InverseSqrtWarmup(_FactorSchedule):
 
         η_t = η · t / ws        t < ws
         η_t = η · √(ws / t)     t ≥ ws
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.InverseSqrtWarmup(opt, warmup_steps=2)
+    >>> lrs = []
+    >>> for _ in range(6):
+    ...     lrs.append(round(opt.param_groups[0]["lr"], 5))
+    ...     opt.step()
+    ...     schedule.step()
+    ...
+    >>> lrs
+    [0.0, 0.05, 0.1, 0.08165, 0.07071, 0.06325]
     """
 
     def __init__(self, optimizer: Optimizer, warmup_steps: int, last_epoch: int = -1):
@@ -595,6 +792,15 @@ class MomentumSchedule(_Stateful):
     Seed 000 §3.1.1: like the learning rate, the momentum α can be adapted during training,
     usually starting small and growing (e.g. ``fn=lambda t: min(0.99, 0.5 + 0.01 * t)``).
     ``fn`` may be one function or one per group; t = 0 on creation and grows by one per ``step()``.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.Adam([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = sj.optim.lr_scheduler.MomentumSchedule(opt, lambda t: min(0.5 + 0.1 * t, 0.9))
+    >>> for _ in range(3):
+    ...     schedule.step()
+    ...
+    >>> opt.param_groups[0]["betas"]
+    (0.8, 0.999)
     """
 
     _unsaved = ("optimizer", "fns")

@@ -28,6 +28,20 @@ class Optimizer:
     hyper-parameters that override ``defaults`` for that group. Subclasses implement
     ``_update(param, grad, state, group)`` on raw arrays (or override ``step``) and
     ``_validate(group)``, which raises ``ValueError`` naming the bad argument.
+
+    >>> import shenjing as sj
+    >>> class SignDescent(sj.optim.Optimizer):
+    ...     def __init__(self, params, lr=0.1):
+    ...         super().__init__(params, dict(lr=lr))
+    ...     def _update(self, param, grad, state, group):
+    ...         param -= group["lr"] * (grad > 0) - group["lr"] * (grad < 0)
+    ...
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = SignDescent([w])
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w.detach()
+    tensor([ 0.9, -1.9])
     """
 
     def __init__(self, params: Iterable, defaults: dict):

@@ -28,6 +28,17 @@ class Rprop(Optimizer):
         θ_t = θ_{t-1} - sign(g_t) Δ_t
 
     Meant for full batches: the notes explain why it breaks with mini-batches (RMSprop fixes that).
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.Rprop([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.636    , -1.6359999])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
@@ -74,6 +85,17 @@ class DeltaBarDelta(Optimizer):
 
     The notes' values are increment 0.05, decay 0.95, range [0.1, 10] (or [0.01, 100]). Use
     full batches or large mini-batches so that gradient signs are not sampling noise.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.DeltaBarDelta([w], lr=0.1)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([ 0.5056, -1.0112])
     """
 
     def __init__(self, params: Iterable, lr: float = 0.01, increment: float = 0.05, decay: float = 0.95,

@@ -150,6 +150,19 @@ class LBFGS(_ClosureOptimizer):
     then θ ← θ + t d with t = lr (the first iteration: min(1, 1/‖g‖₁)·lr), or t from a strong
     Wolfe line search when ``line_search_fn='strong_wolfe'``. Stops early when
     ``max|g| ≤ tolerance_grad``, or a step or loss change is below tolerance_change.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], dtype=sj.float64, requires_grad=True)
+    >>> opt = sj.optim.LBFGS([w])
+    >>> def closure():
+    ...     opt.zero_grad()
+    ...     loss = ((w - sj.tensor([3.0, 0.5], dtype=sj.float64)) ** 2).sum()
+    ...     loss.backward()
+    ...     return loss
+    ...
+    >>> loss = opt.step(closure)
+    >>> w.detach()
+    tensor([3. , 0.5], dtype=float64)
     """
 
     def __init__(self, params: Iterable, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,
@@ -254,6 +267,19 @@ class Newton(_ClosureOptimizer):
     (``h_j = ∛ε_mach · max(1, |θ_j|)``): 2n extra closure calls, so this is for small models. On a
     quadratic the differences are exact and one step lands on the minimum. ``damping`` > 0
     (Levenberg-Marquardt) keeps steps short where the curvature is small or negative.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], dtype=sj.float64, requires_grad=True)
+    >>> opt = sj.optim.Newton([w])
+    >>> def closure():
+    ...     opt.zero_grad()
+    ...     loss = ((w - sj.tensor([3.0, 0.5], dtype=sj.float64)) ** 2).sum()
+    ...     loss.backward()
+    ...     return loss
+    ...
+    >>> loss = opt.step(closure)
+    >>> w.detach()
+    tensor([3. , 0.5], dtype=float64)
     """
 
     def __init__(self, params: Iterable, lr: float = 1.0, damping: float = 0.0, rcond: float = 1e-10):
@@ -305,6 +331,19 @@ class ConjugateGradient(_ClosureOptimizer):
     with a strong Wolfe search (c₂ = 0.1). With exact line searches on an n-dimensional
     quadratic the directions are conjugate and the minimum is reached in at most n steps.
     ``restart`` defaults to n, the number of parameters.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], dtype=sj.float64, requires_grad=True)
+    >>> opt = sj.optim.ConjugateGradient([w])
+    >>> def closure():
+    ...     opt.zero_grad()
+    ...     loss = ((w - sj.tensor([3.0, 0.5], dtype=sj.float64)) ** 2).sum()
+    ...     loss.backward()
+    ...     return loss
+    ...
+    >>> loss = opt.step(closure)
+    >>> w.detach()
+    tensor([3. , 0.5], dtype=float64)
     """
 
     def __init__(self, params: Iterable, restart: int | None = None, lr: float = 1.0, max_ls: int = 25):

@@ -32,6 +32,17 @@ class SGD(Optimizer):
     Nesterov's look-ahead gradient ∇L(θ + α v) is rewritten, as in PyTorch and Sutskever
     et al. (2013), in the variable θ' = θ + α v, so that the gradient is taken at the
     current parameters.
+
+    >>> import shenjing as sj
+    >>> w = sj.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = sj.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+    >>> for _ in range(3):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()
+    ...     opt.step()
+    ...
+    >>> w.detach()
+    tensor([-0.10835198,  0.21670395])
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,

@@ -32,7 +32,13 @@ def _check_decay(decay: float) -> None:
 
 
 def get_swa_avg_fn() -> Callable:
-    """``avg_fn`` of the running mean: a ← a + (x - a) / (n + 1) after n models averaged."""
+    """``avg_fn`` of the running mean: a ← a + (x - a) / (n + 1) after n models averaged.
+
+    >>> from shenjing.optim.swa_utils import get_swa_avg_fn
+    >>> avg = get_swa_avg_fn()
+    >>> avg(1.0, 4.0, 1)
+    2.5
+    """
 
     def swa_update(averaged, current, num_averaged):
         return averaged + (current - averaged) / (num_averaged + 1)
@@ -41,7 +47,12 @@ def get_swa_avg_fn() -> Callable:
 
 
 def get_ema_avg_fn(decay: float = 0.999) -> Callable:
-    """``avg_fn`` of an exponential moving average of the weights: a ← decay·a + (1 - decay)·x."""
+    """``avg_fn`` of an exponential moving average of the weights: a ← decay·a + (1 - decay)·x.
+
+    >>> from shenjing.optim.swa_utils import get_ema_avg_fn
+    >>> get_ema_avg_fn(0.9)(1.0, 2.0, 5)
+    1.1
+    """
     _check_decay(decay)
 
     def ema_update(averaged, current, num_averaged):
@@ -82,6 +93,17 @@ class AveragedModel(Module):
     ``get_ema_multi_avg_fn(0.999)`` for an EMA of the weights. With ``use_buffers=True`` the
     buffers are averaged too; otherwise they are copied from the latest model. ``n_averaged``
     counts the models seen; ``forward`` runs the averaged copy.
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.swa_utils import AveragedModel
+    >>> model = sj.nn.Linear(1, 1, bias=False)
+    >>> swa = AveragedModel(model)
+    >>> for value in (1.0, 2.0, 6.0):
+    ...     _ = sj.nn.init.constant_(model.weight, value)
+    ...     swa.update_parameters(model)
+    ...
+    >>> swa.module.weight.detach()
+    tensor([[3.]])
     """
 
     def __init__(self, model: Module, device=None, avg_fn: Callable | None = None,
@@ -136,6 +158,13 @@ def update_bn(loader: Iterable, model: Module, device=None) -> None:
     statistics, the notes' E[μ_B] and m/(m-1)·E[σ²_B]), re-estimated by one forward pass over
     the data in training mode; each layer's momentum and the model's mode are then restored.
     A batch that is a list or tuple contributes its first element (the inputs).
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.swa_utils import update_bn
+    >>> model = sj.nn.Sequential(sj.nn.Linear(2, 2), sj.nn.BatchNorm1d(2))
+    >>> update_bn([sj.randn(8, 2) for _ in range(4)], model)
+    >>> model[1].num_batches_tracked
+    tensor(4, dtype=int64)
     """
     momenta = {m: m.momentum for m in model.modules() if _is_batchnorm(m)}
     if not momenta:
@@ -164,6 +193,17 @@ class SWALR(LRScheduler):
 
     where η_start, the lr when the schedule began, is recovered from the current lr at each
     step (PyTorch's formulation, so SWALR can take over from another schedule).
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.swa_utils import SWALR
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> schedule = SWALR(opt, swa_lr=0.02, anneal_epochs=3, anneal_strategy="linear")
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     opt.step(); schedule.step(); lrs.append(round(opt.param_groups[0]["lr"], 4))
+    ...
+    >>> lrs
+    [0.0733, 0.0467, 0.02, 0.02]
     """
 
     def __init__(self, optimizer: Optimizer, swa_lr, anneal_epochs: int = 10, anneal_strategy: str = "cos",

@@ -22,6 +22,17 @@ def check_finite(X, name: str = "X"):
     no NaN or other invalid values, since one of them makes every output NaN. ``X`` is an array
     or Tensor of any shape; integer and boolean data are always finite. The index is reported
     as a tuple whose first entry is the sample (row) number.
+
+    >>> import numpy as np
+    >>> from shenjing.data import check_finite
+    >>> X = np.ones((4, 2))
+    >>> X[2, 1] = np.inf
+    >>> try:
+    ...     check_finite(X)
+    ... except ValueError as error:
+    ...     print(error)
+    ...
+    X has a non-finite value (inf) at index (2, 1) (sample 2); clean or impute it first
     """
     data = _raw(X)
     if not hasattr(data, "dtype"):
@@ -45,6 +56,17 @@ class Dataset:
     ``__getitem__`` returns one sample, usually a tuple ``(features, label)`` of arrays or
     numbers. A dataset may also define ``__getitems__(indices)`` returning a whole batch at
     once; ``DataLoader`` then skips the per-sample loop.
+
+    >>> from shenjing.data import Dataset
+    >>> class Squares(Dataset):
+    ...     def __len__(self):
+    ...         return 4
+    ...     def __getitem__(self, i):
+    ...         return i, i * i
+    ...
+    >>> data = Squares()
+    >>> len(data), data[3]
+    (4, (3, 9))
     """
 
     def __len__(self) -> int:
@@ -61,6 +83,13 @@ class TensorDataset(Dataset):
     through ``__getitem__`` or a whole batch ``(N, C, H, W)`` through ``__getitems__`` (the
     transforms of :mod:`shenjing.data.transforms` accept both). Arrays stay on their device
     and keep their dtype.
+
+    >>> import numpy as np
+    >>> from shenjing.data import TensorDataset
+    >>> data = TensorDataset(np.arange(6.0).reshape(3, 2), np.array([0, 1, 0]))
+    >>> x, y = data[1]
+    >>> len(data), x.tolist(), int(y)
+    (3, [2.0, 3.0], 1)
     """
 
     def __init__(self, *arrays, transform=None):

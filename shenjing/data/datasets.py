@@ -64,6 +64,11 @@ def digits(test_size: float = 0.25, seed: int = 0, standardize: bool = True, ima
 
     X is (N, 64), or (N, 1, 8, 8) with ``images=True``; pixel values 0..16 scaled to [0, 1], then
     (``standardize=True``) shifted and scaled by the training set's overall mean and std.
+
+    >>> from shenjing.data import datasets
+    >>> (X, y), (X_test, y_test) = datasets.digits()
+    >>> X.shape, X_test.shape, sorted(set(y.tolist())) == list(range(10))
+    ((1347, 64), (450, 64), True)
     """
     sk = _require("sklearn.datasets")
     data = sk.load_digits()
@@ -77,7 +82,13 @@ def digits(test_size: float = 0.25, seed: int = 0, standardize: bool = True, ima
 
 def breast_cancer(test_size: float = 0.25, seed: int = 0, standardize: bool = True):
     """scikit-learn's Wisconsin breast-cancer data (569 samples, 30 features, 2 classes),
-    stratified split, per-feature standardised with the training statistics."""
+    stratified split, per-feature standardised with the training statistics.
+
+    >>> from shenjing.data import datasets
+    >>> (X, y), (X_test, y_test) = datasets.breast_cancer()
+    >>> X.shape, X_test.shape
+    ((426, 30), (143, 30))
+    """
     sk = _require("sklearn.datasets")
     data = sk.load_breast_cancer()
     X_train, X_test, y_train, y_test = _split(data.data, data.target, test_size, seed)
@@ -113,6 +124,11 @@ def mnist1d(num_samples: int = 5000, length: int = 40, seed: int = 42, cache: bo
     samples, 80/20 split (4000 train, 1000 test), the data centred to mean 0, std 1.
     The arrays are cached as ``mnist1d-<num_samples>-<length>-<seed>.npz`` in
     :func:`cache_dir`. X is (N, length).
+
+    >>> from shenjing.data import datasets
+    >>> (X, y), (X_test, y_test) = datasets.mnist1d(num_samples=200, cache=False)
+    >>> X.shape, X_test.shape
+    ((160, 40), (40, 40))
     """
     path = cache_dir() / f"mnist1d-{num_samples}-{length}-{seed}.npz"
     if cache and path.exists():
@@ -130,7 +146,13 @@ def mnist1d(num_samples: int = 5000, length: int = 40, seed: int = 42, cache: bo
 
 
 def moons(n_samples: int = 1000, noise: float = 0.1, test_size: float = 0.25, seed: int = 0):
-    """Two interleaving half circles (scikit-learn's ``make_moons``), 2 features, 2 classes."""
+    """Two interleaving half circles (scikit-learn's ``make_moons``), 2 features, 2 classes.
+
+    >>> from shenjing.data import datasets
+    >>> (X, y), (X_test, y_test) = datasets.moons(n_samples=100)
+    >>> X.shape, X_test.shape
+    ((75, 2), (25, 2))
+    """
     sk = _require("sklearn.datasets")
     X, y = sk.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     X_train, X_test, y_train, y_test = _split(X, y, test_size, seed)
@@ -142,6 +164,11 @@ def spirals(n_samples: int = 600, n_classes: int = 2, noise: float = 0.2, turns:
     """``n_classes`` interleaved spiral arms in the plane (pure NumPy).
 
     Arm k: radius r = t, angle φ = 2π·turns·t + 2πk/K (+ N(0, noise²)) for t uniform in (0, 1].
+
+    >>> from shenjing.data import datasets
+    >>> (X, y), _ = datasets.spirals(n_samples=300, n_classes=3)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((225, 2), [0, 1, 2])
     """
     if n_classes < 2 or n_samples < 2 * n_classes:
         raise ValueError(f"spirals: need n_classes >= 2 and n_samples >= 2*n_classes, got {n_samples}, {n_classes}")
@@ -159,6 +186,11 @@ def xor(n_samples: int = 200, noise: float = 0.1, test_size: float = 0.25, seed:
 
     Sample i sits at corner i mod 4 of (0,0), (0,1), (1,0), (1,1) plus N(0, noise²) jitter.
     With ``n_samples=4, noise=0`` both splits are the four-row truth table itself.
+
+    >>> from shenjing.data import datasets
+    >>> (X, y), (X_test, y_test) = datasets.xor()
+    >>> X.shape, sorted(set(y.tolist()))
+    ((150, 2), [0, 1])
     """
     if n_samples < 4:
         raise ValueError(f"xor: n_samples must be at least 4, got {n_samples}")

@@ -43,6 +43,12 @@ def default_collate(samples: list):
 
     Float fields keep the dtype of the samples' arrays (Python floats become the default
     float32), integer fields become int64.
+
+    >>> import numpy as np
+    >>> from shenjing.data import default_collate
+    >>> x, y = default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
+    >>> x.shape, y
+    ((2, 3), tensor([1, 0], dtype=int64))
     """
     if not samples:
         raise ValueError("default_collate: empty batch")
@@ -70,6 +76,15 @@ class DataLoader:
     The shuffling generator is seeded by ``seed`` (or from shenjing's global generator);
     ``state_dict()`` / ``load_state_dict()`` save and restore its state, so a resumed run
     continues the same sequence of shuffles.
+
+    >>> import numpy as np
+    >>> from shenjing.data import DataLoader, TensorDataset
+    >>> data = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    >>> loader = DataLoader(data, batch_size=2, shuffle=True, seed=0)
+    >>> len(loader), [y.shape for _, y in loader]
+    (3, [(2,), (2,), (1,)])
+    >>> [len(y) for _, y in DataLoader(data, batch_size=2, drop_last=True)]
+    [2, 2]
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler: Sampler | None = None,

@@ -51,7 +51,12 @@ class Sampler:
 
 
 class SequentialSampler(Sampler):
-    """0, 1, ..., n-1 in order (``data_source`` is a dataset or its length)."""
+    """0, 1, ..., n-1 in order (``data_source`` is a dataset or its length).
+
+    >>> from shenjing.data import SequentialSampler
+    >>> list(SequentialSampler(range(4)))
+    [0, 1, 2, 3]
+    """
 
     def __init__(self, data_source):
         self.n = _length(data_source)
@@ -67,6 +72,10 @@ class RandomSampler(Sampler):
     """A fresh random permutation each epoch (seed 002: shuffle the input stream).
 
     With ``replacement=True`` draws ``num_samples`` indices uniformly with replacement.
+
+    >>> from shenjing.data import RandomSampler
+    >>> sorted(RandomSampler(range(5), seed=0))
+    [0, 1, 2, 3, 4]
     """
 
     def __init__(self, data_source, replacement: bool = False, num_samples: int | None = None,
@@ -92,6 +101,12 @@ class WeightedRandomSampler(Sampler):
 
     ``weights`` (n,) non-negative, not all zero; ``num_samples`` draws per epoch,
     with replacement by default.
+
+    >>> import numpy as np
+    >>> from shenjing.data import WeightedRandomSampler
+    >>> draws = list(WeightedRandomSampler([1.0, 0.0, 3.0], num_samples=1000, seed=0))
+    >>> np.bincount(draws, minlength=3)[1], round(draws.count(2) / 1000, 1)
+    (np.int64(0), 0.8)
     """
 
     def __init__(self, weights, num_samples: int, replacement: bool = True,
@@ -122,6 +137,13 @@ class ClassBalancedSampler(WeightedRandomSampler):
     probability p_c / n_c. ``q=0`` gives every class the same share (class weights);
     ``q=1`` is plain uniform sampling of instances. ``labels`` (n,) integer class labels;
     ``num_samples`` draws per epoch (default n).
+
+    >>> import numpy as np
+    >>> from shenjing.data import ClassBalancedSampler
+    >>> labels = np.array([0] * 90 + [1] * 10)
+    >>> drawn = labels[list(ClassBalancedSampler(labels, q=0.0, num_samples=2000, seed=0))]
+    >>> round(drawn.mean(), 1)
+    np.float64(0.5)
     """
 
     def __init__(self, labels, q: float = 0.0, num_samples: int | None = None,

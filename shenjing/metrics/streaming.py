@@ -78,6 +78,13 @@ class ClassificationAccumulator(Accumulator):
     ``zero_division`` as :func:`~shenjing.metrics.precision` (classes never seen in either y_true or y_pred
     are left out, as scikit-learn does without ``labels``); ``average='binary'`` scores class
     ``pos_label``. ``confusion_matrix`` is the (C, C) count matrix (rows: true, columns: predicted).
+
+    >>> from shenjing.metrics import ClassificationAccumulator
+    >>> acc = ClassificationAccumulator(num_classes=3)
+    >>> acc.update([0, 1, 2], [0, 2, 2])
+    >>> acc.update([1, 1], [[0.1, 0.8, 0.1], [0.6, 0.3, 0.1]])
+    >>> {k: round(v, 4) for k, v in acc.compute().items()}
+    {'accuracy': 0.6, 'precision': 0.6667, 'recall': 0.7778, 'f1': 0.6111}
     """
 
     def __init__(self, num_classes: int, average="macro", zero_division=0.0, pos_label: int = 1) -> None:
@@ -152,6 +159,13 @@ class RankingAccumulator(_Collector):
     (B, C) class probabilities. ``compute()`` returns {'roc_auc', 'average_precision'} as
     :func:`~shenjing.metrics.roc_auc_score` (one-vs-rest for (N, C) scores) and
     :func:`~shenjing.metrics.average_precision` (``interpolation``) with ``average``.
+
+    >>> from shenjing.metrics import RankingAccumulator
+    >>> acc = RankingAccumulator()
+    >>> acc.update([0, 1], [0.2, 0.7])
+    >>> acc.update([1, 0], [0.4, 0.5])
+    >>> acc.compute()
+    {'roc_auc': 0.75, 'average_precision': 0.8333333333333333}
     """
 
     fields = ("y_true", "y_score")
@@ -204,6 +218,13 @@ class PerplexityAccumulator(Mean):
 
     ``update(y_true, y_prob)`` with y_prob (B, C) and y_true (B,), or (B, L, C) and (B, L), as
     :func:`~shenjing.metrics.perplexity`.
+
+    >>> from shenjing.metrics import PerplexityAccumulator
+    >>> acc = PerplexityAccumulator()
+    >>> acc.update([0, 1], [[0.5, 0.5], [0.5, 0.5]])
+    >>> acc.update([2], [[0.25, 0.25, 0.5]])
+    >>> round(acc.compute(), 4)
+    2.0
     """
 
     def update(self, y_true, y_prob) -> None:

@@ -137,6 +137,15 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
 
     p(y = c | x) = softmax(f(x))_c. ``classes_`` holds the sorted labels; ``predict`` returns
     ``classes_[argmax_c p]``; ``score`` is accuracy. ``loss_curve_``: mean training loss per epoch.
+
+    >>> from shenjing import nn
+    >>> from shenjing.data import datasets
+    >>> from shenjing.sklearn import NeuralNetClassifier
+    >>> (X, y), (X_test, y_test) = datasets.moons(n_samples=300)
+    >>> clf = NeuralNetClassifier(lambda: nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)),
+    ...     epochs=20, lr=0.01, seed=0)
+    >>> clf.fit(X, y).score(X_test, y_test) > 0.8, clf.predict_proba(X_test[:1]).shape
+    (True, (1, 2))
     """
 
     def fit(self, X, y) -> NeuralNetClassifier:
@@ -164,6 +173,16 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
 
     y may be (N,) or (N, n_targets); ``predict`` returns the same layout, in float64 as scikit-learn's
     metrics expect (the network itself computes in float32). ``score`` is R².
+
+    >>> import numpy as np
+    >>> from shenjing import nn
+    >>> from shenjing.sklearn import NeuralNetRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, (200, 1)).astype(np.float32)
+    >>> y = 3 * X[:, 0] + 1
+    >>> reg = NeuralNetRegressor(lambda: nn.Linear(1, 1), epochs=50, lr=0.05, seed=0).fit(X, y)
+    >>> reg.score(X, y) > 0.99
+    True
     """
 
     def __sklearn_tags__(self):

@@ -123,6 +123,16 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None, device=None)``. Python floats
     become float32 (the default dtype); NumPy arrays keep their dtype.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad
+    tensor([[2., 4.],
+            [6., 8.]])
+    >>> x.shape, x.dtype, x.device, y.grad_fn is not None
+    ((2, 2), dtype('float32'), 'cpu', True)
     """
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "__weakref__")
@@ -151,22 +161,27 @@ class Tensor:
     # ----- attributes -------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The shape, a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The NumPy dtype of the data."""
         return self.data.dtype
 
     @property
     def device(self) -> str:
+        """``'cpu'`` or ``'cuda:N'``: where the data lives."""
         return B.device_of(self.data)
 
     @property
     def is_leaf(self) -> bool:
+        """True for tensors no recorded op produced (inputs and parameters): ``backward()`` fills their ``.grad``."""
         return self.grad_fn is None
 
     def size(self, dim: int | None = None):
@@ -187,6 +202,7 @@ class Tensor:
         return self.data.shape[0]
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Start (or stop) recording ops on this tensor for ``backward()``, in place; only floating dtypes can."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
         if not requires_grad and self.grad_fn is not None:

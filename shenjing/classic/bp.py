@@ -41,6 +41,17 @@ class BPNetwork:
 
     ``seed`` seeds the initialisation; ``None`` draws from shenjing's global generator
     (``shenjing.manual_seed``).
+
+    >>> import numpy as np
+    >>> from shenjing.classic import BPNetwork
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    >>> Y = np.array([[0], [1], [1], [0]], dtype=float)
+    >>> net = BPNetwork(d=2, q=4, l=1, lr=0.5, seed=0)
+    >>> net.n_parameters, sorted(net.gradients(X[1], Y[1]))
+    (17, ['gamma', 'theta', 'v', 'w'])
+    >>> _ = net.fit(X, Y, epochs=5000)
+    >>> net.predict(X).ravel().tolist()
+    [0, 1, 1, 0]
     """
 
     def __init__(self, d: int, q: int, l: int, lr: float = 0.1, mode: str = "standard", seed: int | None = None):  # noqa: E741

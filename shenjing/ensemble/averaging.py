@@ -29,6 +29,10 @@ def average(probs, weights=None) -> np.ndarray:
     ``probs``: T per-model predictions (a list, or an array (T, N, ...)); returns (N, ...).
     ``weights`` (T,), non-negative, default equal. The notes write H = (1/T) Σ w_i h_i with
     weights of mean 1; dividing by Σ w_i is the same thing for any scaling of w.
+
+    >>> from shenjing import ensemble
+    >>> ensemble.average([[[0.9, 0.1]], [[0.5, 0.5]]], weights=[3, 1])
+    array([[0.8, 0.2]])
     """
     probs = _stack("average", probs, 2)
     dtype = probs.dtype if probs.dtype.kind == "f" else np.float64
@@ -57,6 +61,10 @@ def rank_average(scores) -> np.ndarray:
     scores are ranked over the N samples (per class column; ties get their mean rank),
     so models on different scales (probabilities, logits, margins) count equally.
     Returns (N,) or (N, C) in (0, 1]: r̄(x) = (1/(T·N)) Σ_i rank_i(x).
+
+    >>> from shenjing import ensemble
+    >>> ensemble.rank_average([[0.1, 0.9, 0.5], [10.0, 30.0, 20.0]])
+    array([0.33333333, 1.        , 0.66666667])
     """
     scores = _stack("rank_average", scores, 2)
     if scores.ndim > 3:
@@ -74,6 +82,10 @@ def vote(labels, probs=None) -> np.ndarray:
     probabilities; among the classes with the most votes, the one with the largest mean
     probability (``average(probs)``) wins — the notes' 【技1】. Without ``probs`` a tie goes
     to the smallest class index. Returns (N,) int64.
+
+    >>> from shenjing import ensemble
+    >>> ensemble.vote([[0, 1, 1], [0, 0, 2], [1, 0, 2]])
+    array([0, 0, 2])
     """
     labels = _stack("vote", labels, 2)
     if labels.ndim != 2 or labels.dtype.kind not in "iu":

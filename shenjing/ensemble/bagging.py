@@ -22,6 +22,14 @@ class Bagging:
     the members' predictions (regression). With ``oob_score=True``, ``oob_score_`` is the accuracy
     (classification) or R² (regression) of each sample's prediction by the members that did not
     see it, over the samples that were out of bag at least once.
+
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from shenjing.data import datasets
+    >>> from shenjing.ensemble import Bagging
+    >>> (X, y), (X_test, y_test) = datasets.moons(n_samples=300)
+    >>> bag = Bagging(lambda: DecisionTreeClassifier(max_depth=4), n_estimators=5, oob_score=True, seed=0).fit(X, y)
+    >>> len(bag.bootstrap_indices_), (bag.predict(X_test) == y_test).mean() > 0.8
+    (5, np.True_)
     """
 
     def __init__(self, factory, n_estimators: int = 10, max_samples: float = 1.0, oob_score: bool = False,

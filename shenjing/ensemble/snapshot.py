@@ -134,6 +134,18 @@ class SnapshotEnsemble(_CyclicEnsemble):
     η_t = η_min + ½(η_0 - η_min)(1 + cos(π t_cur / T)) (``CosineAnnealingWarmRestarts``), restarting at
     η_0 (the optimizer's lr) after each cycle. The weights at every cycle's end (lr ≈ η_min) are
     ``snapshots_``; predictions average the snapshots' probabilities.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.ensemble import SnapshotEnsemble
+    >>> (X, y), (X_test, y_test) = datasets.xor()
+    >>> sj.manual_seed(0)
+    >>> model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    >>> ensemble = SnapshotEnsemble(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+    ...     cycles=3, epochs_per_cycle=2).fit(X, y)
+    >>> len(ensemble.snapshots_), ensemble.predict_proba(X_test).shape
+    (3, (50, 2))
     """
 
     def __init__(self, model, loss, optimizer, cycles: int = 5, epochs_per_cycle: int = 10, eta_min: float = 0.0,
@@ -160,6 +172,18 @@ class FastGeometricEnsemble(_CyclicEnsemble):
     snapshot is taken at the end of every cycle, where the lr is ``lr_min``. The snapshots lie along
     a low-loss path between optima; ``predict_proba`` averages their predictions and
     ``averaged_model`` their weights (with BatchNorm statistics recomputed).
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.ensemble import FastGeometricEnsemble
+    >>> (X, y), (X_test, y_test) = datasets.xor()
+    >>> sj.manual_seed(0)
+    >>> model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    >>> fge = FastGeometricEnsemble(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.05),
+    ...     cycles=3, cycle_epochs=2).fit(X, y)
+    >>> len(fge.snapshots_), fge.predict(X_test).shape
+    (3, (50, 2))
     """
 
     def __init__(self, model, loss, optimizer, cycles: int = 4, cycle_epochs: int = 2, lr_max: float = 0.05,

@@ -14,6 +14,10 @@ def stratified_folds(y, n_folds: int, seed: int | None = None) -> np.ndarray:
 
     Samples are shuffled, grouped by class (stable sort) and numbered round-robin, so each
     fold holds ⌊n_c/K⌋ or ⌈n_c/K⌉ samples of class c.
+
+    >>> from shenjing.ensemble.stacking import stratified_folds
+    >>> stratified_folds([0, 0, 0, 1, 1, 1], n_folds=3, seed=0).tolist()
+    [1, 2, 0, 0, 2, 1]
     """
     y = np.asarray(y)
     n_folds = check_int("stratified_folds", "n_folds", n_folds, minimum=2)
@@ -40,6 +44,16 @@ class StackingClassifier:
     multinomial logistic regression, ``shenjing.sklearn.NeuralNetClassifier(nn.Linear, ...)``
     (needs scikit-learn). Attributes after ``fit``: ``classes_``, ``estimators_``,
     ``final_estimator_``, ``folds_`` (fold of each sample), ``oof_features_``.
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from shenjing.data import datasets
+    >>> from shenjing.ensemble import StackingClassifier
+    >>> (X, y), (X_test, y_test) = datasets.moons(n_samples=300)
+    >>> stack = StackingClassifier([LogisticRegression(), DecisionTreeClassifier(max_depth=3)],
+    ...     final_estimator=LogisticRegression(), cv=3, seed=0).fit(X, y)
+    >>> stack.oof_features_.shape, (stack.predict(X_test) == y_test).mean() > 0.8
+    ((225, 4), np.True_)
     """
 
     def __init__(self, estimators, final_estimator=None, cv: int = 5, passthrough: bool = False,

@@ -53,7 +53,13 @@ def _as_array(value, key: str) -> np.ndarray:
 
 
 def flatten_state(obj, prefix: str = "") -> OrderedDict:
-    """Nested dicts/lists of Tensors, arrays and numbers as one flat dict with '.'-joined keys."""
+    """Nested dicts/lists of Tensors, arrays and numbers as one flat dict with '.'-joined keys.
+
+    >>> import numpy as np
+    >>> from shenjing.io import flatten_state
+    >>> dict(flatten_state({"model": {"w": np.ones(2)}, "step": 3}))
+    {'model.w': array([1., 1.]), 'step': array(3)}
+    """
     flat = OrderedDict()
     items = obj.items() if isinstance(obj, dict) else enumerate(obj)
     for key, value in items:
@@ -73,6 +79,11 @@ def flatten_state(obj, prefix: str = "") -> OrderedDict:
 def unflatten_state(flat: dict) -> dict:
     """Inverse of :func:`flatten_state`: '.'-separated keys become nested dicts; digit keys become
     ints, and a dict whose keys are exactly 0..n-1 becomes a list.
+
+    >>> import numpy as np
+    >>> from shenjing.io import unflatten_state
+    >>> unflatten_state({"model.w": np.ones(2), "step": np.array(3)})
+    {'model': {'w': array([1., 1.])}, 'step': array(3)}
     """
     root: dict = {}
     for key, value in flat.items():
@@ -127,6 +138,13 @@ def save(obj, path) -> None:
     """Write a Module's state dict (or a state dict, possibly nested) to ``path`` (.npz or .safetensors).
 
     Keys are the state-dict keys (nested keys joined with '.'); the file is replaced atomically.
+
+    >>> import os, tempfile
+    >>> from shenjing import io, nn
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> io.save(nn.Linear(3, 2), path)
+    >>> {name: array.shape for name, array in io.load(path).items()}
+    {'weight': (2, 3), 'bias': (2,)}
     """
     fmt = _format(path)
     arrays = _state_of(obj)
@@ -189,6 +207,17 @@ def _read_safetensors(path) -> OrderedDict:
 def load(path) -> OrderedDict:
     """Read a file written by :func:`save` (or any .npz / .safetensors of plain arrays) into an
     ordered dict of NumPy arrays. Never unpickles; a truncated or corrupt file raises ValueError.
+
+    >>> import os, tempfile
+    >>> from shenjing import io, nn
+    >>> model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> io.save(model, path)
+    >>> state = io.load(path)
+    >>> list(state)
+    ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']
+    >>> nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).load_state_dict(state)
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
     """
     fmt = _format(path)
     if not os.path.isfile(path):

@@ -272,7 +272,7 @@ class Module:
 
     # ----- forward and hooks --------------------------------------------------
     def forward(self, *args, **kwargs):
-        """The computation of the module; subclasses define it and callers use ``module(x)``, which runs the hooks too."""
+        """The computation of the module; subclasses define it, callers use ``module(x)`` (which runs the hooks)."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def __call__(self, *args, **kwargs):

@@ -30,7 +30,15 @@ def _check_eps(eps, name: str = "eps") -> float:
 
 
 def input_gradient(model, loss_fn, x, y):
-    """∇_x L(f(x), y) as a raw array of x's shape and dtype."""
+    """∇_x L(f(x), y) as a raw array of x's shape and dtype.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn
+    >>> from shenjing.train.adversarial import input_gradient
+    >>> model = nn.Linear(4, 2)
+    >>> input_gradient(model, nn.CrossEntropyLoss(), sj.randn(3, 4), sj.tensor([0, 1, 1])).shape
+    (3, 4)
+    """
     xr = Tensor(_array(x), requires_grad=True)
     (g,) = grad(loss_fn(model(xr), y), [xr])
     return g.data
@@ -55,6 +63,16 @@ def fgsm(model, loss_fn, x, y, eps: float, clip: tuple | None = None) -> Tensor:
     ``clip=(low, high)`` optionally clamps the result to the valid input range. Returns a
     detached Tensor of x's shape and dtype; without ``clip`` every entry moves by exactly ±ε
     (or 0 where the gradient is 0).
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn
+    >>> from shenjing.train.adversarial import fgsm
+    >>> sj.manual_seed(0)
+    >>> model = nn.Linear(4, 2)
+    >>> x, y = sj.randn(3, 4), sj.tensor([0, 1, 1])
+    >>> x_adv = fgsm(model, nn.CrossEntropyLoss(), x, y, eps=0.1)
+    >>> round(float((x_adv - x).abs().max()), 4)
+    0.1
     """
     eps = _check_eps(eps)
     data = _array(x)
@@ -68,6 +86,16 @@ def fgm(model, loss_fn, x, y, eps: float) -> Tensor:
 
     The notes write r = −ε·g/‖g‖ with g = −∇ log p, a double negative that would lower the
     loss; the published method raises it, as here. Returns the detached Tensor x + r_adv.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn
+    >>> from shenjing.train.adversarial import fgm
+    >>> sj.manual_seed(0)
+    >>> model = nn.Linear(4, 2)
+    >>> x, y = sj.randn(3, 4), sj.tensor([0, 1, 1])
+    >>> r = (fgm(model, nn.CrossEntropyLoss(), x, y, eps=0.5) - x).numpy()
+    >>> [round(float(v), 4) for v in (r ** 2).sum(axis=1) ** 0.5]
+    [0.5, 0.5, 0.5]
     """
     eps = _check_eps(eps)
     data = _array(x)
@@ -84,6 +112,16 @@ def pgd(model, loss_fn, x, y, eps: float, alpha: float | None = None, steps: int
     onto the ε-ball around x (clipping each entry to [x−ε, x+ε], or rescaling the per-sample L2
     norm to ε), then ``clip`` clamps to the valid input range. ``alpha`` defaults to 2.5·ε/steps.
     Returns a detached Tensor.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn
+    >>> from shenjing.train.adversarial import pgd
+    >>> sj.manual_seed(0)
+    >>> model = nn.Linear(4, 2)
+    >>> x, y = sj.randn(3, 4), sj.tensor([0, 1, 1])
+    >>> x_adv = pgd(model, nn.CrossEntropyLoss(), x, y, eps=0.1, steps=5)
+    >>> float((x_adv - x).abs().max()) <= 0.1 + 1e-6
+    True
     """
     eps = _check_eps(eps)
     if norm not in ("inf", "l2"):
@@ -123,6 +161,17 @@ class AdversarialTraining(Callback):
     ``'embedding.weight'``) and ``method='fgm'`` the perturbation r = ε·g/‖g‖₂ is applied to
     that parameter (the embedding table, using its gradient g from the clean pass) for the
     adversarial forward/backward and removed before the update: FGM on embeddings.
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import Trainer
+    >>> from shenjing.train.adversarial import AdversarialTraining
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2))
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01),
+    ...     callbacks=[AdversarialTraining("fgsm", eps=0.05)], progress=False)
+    >>> len(trainer.fit((X, y), epochs=2))
+    2
     """
 
     def __init__(self, method: str = "fgsm", eps: float = 0.1, weight: float = 0.5, param: str | None = None,

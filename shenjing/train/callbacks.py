@@ -28,7 +28,16 @@ _MAX_HINTS = ("acc", "f1", "precision", "recall", "auc", "score")
 
 
 class Callback:
-    """Base class; every hook does nothing."""
+    """Base class; every hook does nothing.
+
+    >>> from shenjing.train import Callback
+    >>> class PrintLoss(Callback):
+    ...     def on_epoch_end(self, trainer, epoch, logs):
+    ...         print(f"epoch {epoch}: loss {logs['loss']:.3f}")
+    ...
+    >>> isinstance(PrintLoss(), Callback)
+    True
+    """
 
     def on_fit_begin(self, trainer) -> None: ...
 
@@ -92,6 +101,19 @@ class EarlyStopping(Callback, _Monitor):
 
     ``mode`` 'min', 'max' or 'auto' (max for accuracy-like names); ``restore_best_weights``
     puts the best epoch's weights back when training stops.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import EarlyStopping, Trainer
+    >>> (X, y), (X_test, y_test) = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+    ...     callbacks=[stop], progress=False, seed=0)
+    >>> history = trainer.fit((X, y), val=(X_test, y_test), epochs=100)
+    >>> len(history) < 100
+    True
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
@@ -138,6 +160,19 @@ class ModelCheckpoint(Callback):
     With ``save_best_only`` a file is written only when ``monitor`` improves. Every file
     is written atomically (a temporary file renamed into place): a crash never leaves a
     half-written checkpoint. ``every`` saves every k-th epoch.
+
+    >>> import os, tempfile
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import ModelCheckpoint, Trainer
+    >>> (X, y), (X_test, y_test) = datasets.xor()
+    >>> path = os.path.join(tempfile.mkdtemp(), "best.npz")
+    >>> model = nn.Linear(2, 2)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+    ...     callbacks=[ModelCheckpoint(path, save_best_only=True)], progress=False)
+    >>> _ = trainer.fit((X, y), val=(X_test, y_test), epochs=3)
+    >>> os.path.exists(path)
+    True
     """
 
     def __init__(self, path, monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = False,
@@ -194,7 +229,22 @@ def step_scheduler(scheduler, logs: dict, monitor: str = "val_loss") -> None:
 
 class LRSchedulerCallback(Callback):
     """Step a learning-rate scheduler after every epoch (``interval='epoch'``) or every batch
-    (``'batch'``, e.g. ``OneCycleLR``/``CyclicLR``). ``ReduceLROnPlateau`` gets ``monitor``."""
+    (``'batch'``, e.g. ``OneCycleLR``/``CyclicLR``). ``ReduceLROnPlateau`` gets ``monitor``.
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.optim.lr_scheduler import OneCycleLR
+    >>> from shenjing.train import LRSchedulerCallback, Trainer
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> opt = optim.SGD(model.parameters(), lr=0.1)
+    >>> schedule = OneCycleLR(opt, max_lr=0.1, total_steps=2 * 10)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), opt, callbacks=[LRSchedulerCallback(schedule,
+    ...     interval="batch")], progress=False)
+    >>> _ = trainer.fit((X, y), epochs=2, batch_size=15)
+    >>> schedule.last_epoch
+    20
+    """
 
     def __init__(self, scheduler, interval: str = "epoch", monitor: str = "val_loss"):
         if interval not in ("epoch", "batch"):
@@ -221,7 +271,18 @@ class LRSchedulerCallback(Callback):
 class GradientClipping(Callback):
     """Clip gradients before each update: the global L2 norm to ``max_norm``
     (``nn.utils.clip_grad_norm_``) and/or each entry to [-max_value, max_value]
-    (``clip_grad_value_``). The last total norm is kept in ``self.last_norm``."""
+    (``clip_grad_value_``). The last total norm is kept in ``self.last_norm``.
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import GradientClipping, Trainer
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+    ...     callbacks=[GradientClipping(max_norm=1.0)], progress=False)
+    >>> len(trainer.fit((X, y), epochs=2))
+    2
+    """
 
     def __init__(self, max_norm: float | None = None, max_value: float | None = None, norm_type: float = 2.0):
         if max_norm is None and max_value is None:
@@ -248,6 +309,20 @@ class NaNGuard(Callback):
     ``action='stop'`` skips the bad update and ends training (weights stay finite);
     ``'skip'`` skips only that update and goes on; ``'raise'`` raises ``FloatingPointError``
     naming the epoch and batch. ``self.events`` lists (epoch, batch, what) of every hit.
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import NaNGuard, Trainer
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> nan_loss = lambda output, target: output.sum() * float("nan")
+    >>> trainer = Trainer(model, nan_loss, optim.SGD(model.parameters(), lr=0.1), callbacks=[NaNGuard("stop")],
+    ...     progress=False)
+    >>> history = trainer.fit((X, y), epochs=5)
+    >>> len(history), bool(model.weight.isfinite().all())
+    (1, True)
+    >>> trainer.stop_training
+    True
     """
 
     def __init__(self, action: str = "stop"):
@@ -281,6 +356,19 @@ class CSVLogger(Callback):
     """Append one row per epoch (``epoch`` then the logged keys) to a CSV file, flushed at once.
 
     The file is started afresh unless ``append=True`` or the trainer resumes from a checkpoint.
+
+    >>> import os, tempfile
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import CSVLogger, Trainer
+    >>> (X, y), _ = datasets.xor()
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+    >>> model = nn.Linear(2, 2)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+    ...     callbacks=[CSVLogger(path)], progress=False)
+    >>> _ = trainer.fit((X, y), epochs=2)
+    >>> open(path).readline().strip()
+    'epoch,loss,accuracy,lr'
     """
 
     def __init__(self, path, separator: str = ",", append: bool = False):
@@ -315,6 +403,18 @@ class SnapshotCollector(Callback):
     ``epochs`` lists the epochs to keep (1-based) and/or ``every`` keeps every k-th one.
     ``snapshots`` is a list of ``(epoch, state_dict)`` with NumPy copies; with ``directory``
     each one is also written as ``snapshot-epoch{NNN}.npz`` there (atomically).
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import SnapshotCollector, Trainer
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> snapshots = SnapshotCollector(every=2)
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1),
+    ...     callbacks=[snapshots], progress=False)
+    >>> _ = trainer.fit((X, y), epochs=6)
+    >>> len(snapshots.snapshots)
+    3
     """
 
     def __init__(self, epochs=None, every: int | None = None, directory=None):

@@ -27,6 +27,12 @@ def pack(tree) -> tuple[dict, object]:
     """Split ``tree`` into ``(arrays, skeleton)``: a flat key→ndarray map and a JSON-able structure.
 
     Array keys are the paths to the arrays, e.g. ``model/fc.weight`` or ``optimizer/state/0/exp_avg``.
+
+    >>> import numpy as np
+    >>> from shenjing.train.checkpoint import pack, unpack
+    >>> arrays, skeleton = pack({"w": np.ones(2), "step": 7})
+    >>> sorted(arrays), unpack(arrays, skeleton)["step"]
+    (['state/w'], 7)
     """
     arrays: dict = {}
 
@@ -83,7 +89,16 @@ def _io():
 
 
 def save_state(state, path) -> Path:
-    """Write a nested ``state`` to ``path`` (``.npz`` or ``.safetensors``) atomically, no pickle."""
+    """Write a nested ``state`` to ``path`` (``.npz`` or ``.safetensors``) atomically, no pickle.
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from shenjing.train import load_state, save_state
+    >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
+    >>> _ = save_state({"epoch": 3, "weights": [np.ones(2), np.zeros(1)], "name": "mlp"}, path)
+    >>> load_state(path)
+    {'epoch': 3, 'weights': [array([1., 1.]), array([0.])], 'name': 'mlp'}
+    """
     path = Path(path)
     arrays, skeleton = pack(state)
     arrays[META_KEY] = np.frombuffer(json.dumps(skeleton).encode("utf-8"), dtype=np.uint8)

@@ -14,6 +14,14 @@ class History:
     data, and ``lr`` (the first parameter group's learning rate during the epoch).
     ``plot(path)`` draws train vs validation loss and accuracy (the overfitting picture of
     seed 004 §2.4.1.3: training loss keeps falling while the validation loss turns up).
+
+    >>> from shenjing.train import History
+    >>> history = History()
+    >>> history.append(1, {"loss": 0.9, "val_loss": 1.0})
+    >>> history.append(2, {"loss": 0.5, "val_loss": 0.7})
+    >>> history.append(3, {"loss": 0.3, "val_loss": 0.8})
+    >>> history["val_loss"], history.best("val_loss")
+    ([1.0, 0.7, 0.8], (2, 0.7))
     """
 
     def __init__(self):

@@ -99,6 +99,17 @@ def lr_find(model, loss, optimizer, train, start_lr: float = 1.0, min_lr: float 
     smoothly within the budget. ``optimizer``'s param groups keep their ratios to the first
     group's rate. Model weights, optimiser state and shenjing's random state are restored
     afterwards. Returns an :class:`LRFinderResult` (``.suggestion``, ``.plot(path)``).
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import lr_find
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    >>> result = lr_find(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1.0), (X, y),
+    ...     steps=20, min_lr=1e-3)
+    >>> result.lrs, result.suggestion in result.lrs
+    ([1.0, 0.1, 0.01, 0.001], True)
     """
     if not (start_lr > 0 and 0 < min_lr <= start_lr and factor > 1):
         raise ValueError(f"lr_find: need start_lr >= min_lr > 0 and factor > 1, got start_lr={start_lr}, "

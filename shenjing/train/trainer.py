@@ -25,7 +25,13 @@ CHECKPOINT_FORMAT = "shenjing-checkpoint-1"
 def to_labels(outputs: np.ndarray) -> np.ndarray:
     """Predicted class labels from model outputs: argmax over the last axis when it holds several
     classes (logits or probabilities), else ``output > 0`` (a single logit, as with
-    ``binary_cross_entropy_with_logits``)."""
+    ``binary_cross_entropy_with_logits``).
+
+    >>> import numpy as np
+    >>> from shenjing.train.trainer import to_labels
+    >>> to_labels(np.array([[0.1, 2.0], [3.0, -1.0]])), to_labels(np.array([0.3, -0.2]))
+    (array([1, 0]), array([1, 0]))
+    """
     if outputs.ndim >= 2 and outputs.shape[-1] > 1:
         return outputs.argmax(axis=-1)
     return (outputs.reshape(outputs.shape[:1] + (-1,))[:, 0] > 0).astype(np.int64)
@@ -116,6 +122,20 @@ class Trainer:
 
     The model is moved to ``device``; float batches are cast to the model's dtype and moved
     there too.
+
+    >>> import shenjing as sj
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import Trainer
+    >>> (X, y), (X_test, y_test) = datasets.xor()
+    >>> sj.manual_seed(0)
+    >>> model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+    >>> trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.05), progress=False, seed=0)
+    >>> history = trainer.fit((X, y), val=(X_test, y_test), epochs=30, batch_size=16)
+    >>> len(history), trainer.evaluate((X_test, y_test))["accuracy"] > 0.9
+    (30, True)
+    >>> trainer.predict(X_test[:2]).shape
+    (2, 2)
     """
 
     def __init__(self, model, loss, optimizer, scheduler=None, metrics=None, callbacks=(), device="cpu",

@@ -50,6 +50,13 @@ def plot_roc_curve(y_true, y_score, *, pos_label=None, out=None, title: str = "R
     """Plot TPR against FPR (:func:`~shenjing.metrics.roc_curve`) with the AUC in the legend and the chance line.
 
     y_true, y_score (N,) as for ``roc_curve``. Returns the Figure, or the path when ``out`` is given.
+
+    >>> import os, tempfile
+    >>> from shenjing.viz import plot_roc_curve
+    >>> path = os.path.join(tempfile.mkdtemp(), "roc.png")
+    >>> fig = plot_roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], out=path)
+    >>> os.path.exists(path)
+    True
     """
     fpr, tpr, _ = roc_curve(y_true, y_score, pos_label=pos_label)
     fig, ax = _figure()
@@ -67,6 +74,11 @@ def plot_pr_curve(y_true, y_score, *, pos_label=1, out=None, title: str = "Preci
     with its envelope p_interp(r) = max_{r' >= r} p(r') dashed and AP in the legend (seed 004 §1.5).
 
     Returns the Figure, or the path when ``out`` is given.
+
+    >>> from shenjing.viz import plot_pr_curve
+    >>> fig = plot_pr_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> fig.axes[0].get_xlabel()
+    'Recall'
     """
     precision, recall, _ = precision_recall_curve(y_true, y_score, pos_label=pos_label)
     ap = average_precision(y_true, y_score, pos_label=pos_label)
@@ -86,6 +98,12 @@ def plot_confusion_matrix(cm, labels=None, *, out=None, normalize: bool = False,
     cm: (C, C) counts, e.g. from :func:`~shenjing.metrics.confusion_matrix`; ``labels`` names the C
     classes (default 0..C-1); ``normalize=True`` shows each row divided by its sum. Returns the Figure,
     or the path when ``out`` is given.
+
+    >>> from shenjing.metrics import confusion_matrix
+    >>> from shenjing.viz import plot_confusion_matrix
+    >>> fig = plot_confusion_matrix(confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2]), labels=["a", "b", "c"])
+    >>> len(fig.axes) >= 1
+    True
     """
     cm = to_numpy(cm, "cm")
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:

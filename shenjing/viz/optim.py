@@ -125,6 +125,12 @@ def optimizer_paths(surface: str = "beale", optimizers=None, steps: int = 200, o
 
     Writes ``optimizer_paths_<surface>.png`` and an animated ``optimizer_paths_<surface>.gif`` into
     the directory ``out`` (created if needed; None means the current directory) and returns their paths.
+
+    >>> import os, tempfile
+    >>> from shenjing.viz import optimizer_paths
+    >>> files = optimizer_paths("saddle", optimizers=["SGD", "Adam"], steps=10, out=tempfile.mkdtemp())
+    >>> [os.path.basename(f) for f in files]
+    ['optimizer_paths_saddle.png', 'optimizer_paths_saddle.gif']
     """
     if surface not in _SURFACES:
         raise ValueError(f"surface must be one of {list(_SURFACES)}, got {surface!r}")
@@ -236,6 +242,11 @@ def schedule_curves(out=None, steps: int = 200) -> list[str]:
     base_lr = max_lr/4); OneCycleLR's momentum is drawn on a second axis; ReduceLROnPlateau
     follows a loss that stops improving. Writes ``lr_schedules.png`` and an animated
     ``lr_schedules.gif`` (the curves drawn step by step) into ``out`` and returns both paths.
+
+    >>> import os, tempfile
+    >>> from shenjing.viz import schedule_curves
+    >>> [os.path.basename(f) for f in schedule_curves(out=tempfile.mkdtemp(), steps=20)]
+    ['lr_schedules.png', 'lr_schedules.gif']
     """
     if not isinstance(steps, int) or steps < 10:
         raise ValueError(f"steps must be an int >= 10, got {steps!r}")
@@ -273,6 +284,11 @@ def ema_figure(out=None) -> list[str]:
     pulled towards m_0 = 0 at the start; green: β = 0.98 with m_t / (1 - βᵗ). The temperatures
     are synthetic (a seasonal cosine plus noise, seeded). Writes ``ema_bias_correction.png`` into
     ``out`` and returns its path in a list.
+
+    >>> import os, tempfile
+    >>> from shenjing.viz import ema_figure
+    >>> [os.path.basename(f) for f in ema_figure(out=tempfile.mkdtemp())]
+    ['ema_bias_correction.png']
     """
     rng = np.random.default_rng(0)
     days = np.arange(1, 366)

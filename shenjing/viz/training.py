@@ -28,7 +28,15 @@ def _figure(width: float, height: float, ncols: int):
 
 def save_figure(fig, path, dpi: int = 120) -> Path:
     """Write ``fig`` to ``path`` (format from the suffix, PNG by default) via a temporary file renamed
-    into place, so a reader never sees half a file."""
+    into place, so a reader never sees half a file.
+
+    >>> import os, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> from shenjing.viz import save_figure
+    >>> path = os.path.join(tempfile.mkdtemp(), "empty.png")
+    >>> save_figure(Figure(), path).name
+    'empty.png'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix or ".png"
@@ -54,6 +62,16 @@ def plot_history(history, path=None, title: str | None = None):
     validation loss turns upward (its minimum is marked); the validation accuracy may still
     rise meanwhile. ``history`` is a :class:`shenjing.train.History`. Returns the Figure;
     writes a PNG to ``path`` when given.
+
+    >>> from shenjing.train import History
+    >>> from shenjing.viz import plot_history
+    >>> history = History()
+    >>> for epoch, (loss, val) in enumerate([(0.9, 1.0), (0.5, 0.7), (0.3, 0.8)], start=1):
+    ...     history.append(epoch, {"loss": loss, "val_loss": val})
+    ...
+    >>> fig = plot_history(history)
+    >>> fig.axes[0].get_xlabel()
+    'epoch'
     """
     if len(history) == 0:
         raise ValueError("plot_history: the history is empty; train for at least one epoch")

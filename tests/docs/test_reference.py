@@ -19,6 +19,8 @@ import shenjing
 
 API = Path(__file__).resolve().parents[2] / "docs" / "api"
 DIRECTIVE = re.compile(r"^\.\. (automodule|autoclass|autofunction|py:data)::\s+(\S+)((?:\n {13}\S+)*)", re.M)
+# methods bound without a docstring of their own, described by hand in the class's entry
+DESCRIBED_METHOD = re.compile(r"^ +\.\. py:method:: (\w+)\(|^ {18,}(\w+)\(", re.M)
 PRIVATE_MODULES = ("shenjing.cli", "shenjing.__main__")
 
 # DESIGN.md §1-9: public module -> names users call (the porting names of §8 are checked where they live).
@@ -52,7 +54,8 @@ DESIGN = {
     "shenjing.optim.swa_utils": "AveragedModel SWALR update_bn",
     "shenjing.data": """Dataset TensorDataset DataLoader RandomSampler SequentialSampler WeightedRandomSampler
         ClassBalancedSampler check_finite transforms datasets""",
-    "shenjing.data.transforms": "Compose Normalize RandomShift RandomRotation RandomScale RandomHorizontalFlip GaussianNoise",
+    "shenjing.data.transforms": """Compose Normalize RandomShift RandomRotation RandomScale RandomHorizontalFlip
+        GaussianNoise""",
     "shenjing.data.datasets": "digits breast_cancer mnist1d moons spirals xor",
     "shenjing.train": """Trainer History EarlyStopping ModelCheckpoint LRSchedulerCallback GradientClipping
         SnapshotCollector NaNGuard CSVLogger lr_find adversarial""",
@@ -101,6 +104,11 @@ def _resolve(dotted: str):
             obj = getattr(obj, attr)
         return obj
     raise ImportError(dotted)
+
+
+def _described_methods() -> set[str]:
+    text = "".join(page.read_text(encoding="utf-8") for page in API.glob("*.rst"))
+    return {a or b for a, b in DESCRIBED_METHOD.findall(text)}
 
 
 def _documented() -> tuple[set, set, set]:
@@ -156,7 +164,8 @@ def test_every_design_name_is_in_the_reference(module_name):
 def test_design_methods_have_docstrings_so_autodoc_lists_them(class_path):
     cls = _resolve(class_path)
     assert id(cls) in DOCUMENTED, f"{class_path} is not in docs/api"
-    bare = [m for m in METHODS[class_path].split() if not inspect.getdoc(getattr(cls, m))]
+    described = _described_methods()
+    bare = [m for m in METHODS[class_path].split() if not inspect.getdoc(getattr(cls, m)) and m not in described]
     assert not bare, f"{class_path}: methods without a docstring (autodoc leaves them out): {bare}"
 
 

@@ -51,11 +51,12 @@ plot_pre_code = "import numpy as np\nimport matplotlib.pyplot as plt\nimport she
 
 html_theme = "alabaster"
 html_title = f"shenjing {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["shenjing.css"]
 html_theme_options = {
     "description": "神经 — every formula of the notes as runnable code",
     "fixed_sidebar": True,
-    "page_width": "1180px",
+    "page_width": "1240px",
     "sidebar_width": "240px",
 }
 

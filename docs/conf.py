@@ -58,6 +58,7 @@ html_theme_options = {
     "fixed_sidebar": True,
     "page_width": "1240px",
     "sidebar_width": "240px",
+    "body_max_width": "none",
 }
 
 

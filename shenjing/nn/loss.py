@@ -196,8 +196,8 @@ class ZeroOneLoss(_Loss):
     """Fraction of argmax mistakes (seed 004 §4.2.1); not differentiable.
 
     >>> import shenjing as sj
-    >>> sj.nn.ZeroOneLoss()(sj.tensor([[2.0, 1.0], [0.0, 1.0]]), sj.tensor([1, 1]))
-    tensor(0.5)
+    >>> float(sj.nn.ZeroOneLoss()(sj.tensor([[2.0, 1.0], [0.0, 1.0]]), sj.tensor([1, 1])))
+    0.5
     """
 
     fn = staticmethod(L.zero_one_loss)

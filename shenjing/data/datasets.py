@@ -99,7 +99,15 @@ def breast_cancer(test_size: float = 0.25, seed: int = 0, standardize: bool = Tr
 
 def cache_dir() -> Path:
     """Where generated datasets are cached: ``$SHENJING_CACHE``, else ``$XDG_CACHE_HOME/shenjing``,
-    else ``~/.cache/shenjing``."""
+    else ``~/.cache/shenjing``.
+
+    >>> import os
+    >>> from unittest import mock
+    >>> from shenjing.data.datasets import cache_dir
+    >>> with mock.patch.dict(os.environ, {"SHENJING_CACHE": "/tmp/shenjing-cache"}):
+    ...     print(cache_dir())
+    /tmp/shenjing-cache
+    """
     if os.environ.get("SHENJING_CACHE"):
         return Path(os.environ["SHENJING_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")

@@ -36,7 +36,21 @@ def _length(data_source) -> int:
 
 
 class Sampler:
-    """Base class: an iterable of dataset indices. ``indices()`` gives one epoch's as an int64 array."""
+    """Base class: an iterable of dataset indices. ``indices()`` gives one epoch's as an int64 array.
+
+    >>> import numpy as np
+    >>> from shenjing.data import Sampler
+    >>> class EvenFirst(Sampler):
+    ...     def __init__(self, n):
+    ...         self.n = n
+    ...     def __len__(self):
+    ...         return self.n
+    ...     def indices(self):
+    ...         return np.r_[np.arange(0, self.n, 2), np.arange(1, self.n, 2)]
+    ...
+    >>> list(EvenFirst(5))
+    [0, 2, 4, 1, 3]
+    """
 
     generator: np.random.Generator | None = None
 

@@ -498,6 +498,14 @@ def deform_roi_pool(input, boxes, offset, output_size, spatial_scale: float = 1.
     interpolation (zero outside the map), so the result is differentiable in the normalised offsets.
     Shapes: input (N, C, H, W), boxes (K, 5), offset (K, 2, ph, pw) with channel 0 = Δx̂ and 1 = Δŷ
     (mmcv's layout) -> (K, C, ph, pw). Zero offsets give :func:`roi_pool` exactly.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> x, boxes = sj.randn(1, 3, 8, 8), sj.tensor([[0.0, 1.0, 1.0, 6.0, 6.0]])
+    >>> plain = F.roi_pool(x, boxes, (2, 2))
+    >>> moved = F.deform_roi_pool(x, boxes, sj.zeros(1, 2, 2, 2), (2, 2))
+    >>> moved.shape, bool(sj.abs(moved - plain).max() < 1e-6)
+    ((1, 3, 2, 2), True)
     """
     input, offset = as_tensor(input), as_tensor(offset)
     boxes, output_size = _check_roi_args(input, boxes, output_size, "deform_roi_pool")

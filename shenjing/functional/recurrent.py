@@ -533,6 +533,13 @@ def recurrent_layers(input: Tensor, hx, weights, mode: str = "gru", num_layers: 
     Returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``): output (N, L, D·H) (or
     (L, N, D·H)) holds the last layer's h_t; h_n and c_n are (layers·D, N, H) whatever
     ``batch_first`` is, the reverse direction's final state being its state after t = 0.
+
+    >>> import shenjing as sj
+    >>> import shenjing.nn.functional as F
+    >>> w = [sj.randn(3 * 4, 2) * 0.1, sj.randn(3 * 4, 4) * 0.1, None, None]
+    >>> output, h_n = F.recurrent_layers(sj.randn(5, 7, 2), None, w, mode="gru")
+    >>> output.shape, h_n.shape
+    ((5, 7, 4), (1, 5, 4))
     """
     gates = _check_mode(mode)
     where = f"recurrent_layers(mode={mode!r})"

@@ -29,7 +29,15 @@ __all__ = ["Accumulator", "Mean", "ClassificationAccumulator", "RankingAccumulat
 
 
 class Accumulator:
-    """Base class: ``update(...)`` per batch, ``compute()`` for the result so far, ``reset()`` to start over."""
+    """Base class: ``update(...)`` per batch, ``compute()`` for the result so far, ``reset()`` to start over.
+
+    >>> from shenjing.metrics import Mean
+    >>> loss = Mean()
+    >>> loss.update(2.0, weight=3)
+    >>> loss.update(4.0, weight=1)
+    >>> loss.compute()
+    2.5
+    """
 
     def __init__(self) -> None:
         self.reset()
@@ -188,6 +196,13 @@ class DetectionAccumulator(Accumulator):
     """COCO-style mAP over all batches: ``update(preds, gts)`` with lists per image as in
     :func:`~shenjing.metrics.mean_average_precision`, ``compute()`` returns its dict (keyword arguments
     given here are passed on).
+
+    >>> from shenjing.metrics import DetectionAccumulator
+    >>> acc = DetectionAccumulator()
+    >>> acc.update([{"boxes": [[0, 0, 10, 10]], "scores": [0.9], "labels": [0]}], [{"boxes": [[0, 0, 10, 10]],
+    ...     "labels": [0]}])
+    >>> round(acc.compute()["map"], 3)
+    1.0
     """
 
     def __init__(self, **kwargs) -> None:

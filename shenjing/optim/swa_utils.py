@@ -72,12 +72,28 @@ def _in_place(update: Callable) -> Callable:
 
 
 def get_swa_multi_avg_fn() -> Callable:
-    """``multi_avg_fn`` of the running mean, updating lists of Tensors in place."""
+    """``multi_avg_fn`` of the running mean, updating lists of Tensors in place.
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.swa_utils import get_swa_multi_avg_fn
+    >>> averaged, current = [sj.tensor([1.0])], [sj.tensor([4.0])]
+    >>> get_swa_multi_avg_fn()(averaged, current, 1)
+    >>> averaged
+    [tensor([2.5])]
+    """
     return _in_place(get_swa_avg_fn())
 
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
-    """``multi_avg_fn`` of the exponential moving average, updating lists of Tensors in place."""
+    """``multi_avg_fn`` of the exponential moving average, updating lists of Tensors in place.
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.swa_utils import get_ema_multi_avg_fn
+    >>> averaged, current = [sj.tensor([1.0])], [sj.tensor([2.0])]
+    >>> get_ema_multi_avg_fn(0.9)(averaged, current, 5)
+    >>> averaged
+    [tensor([1.1])]
+    """
     return _in_place(get_ema_avg_fn(decay))
 
 

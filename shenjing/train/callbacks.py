@@ -219,7 +219,16 @@ def _is_plateau(scheduler) -> bool:
 
 def step_scheduler(scheduler, logs: dict, monitor: str = "val_loss") -> None:
     """``scheduler.step()``, or ``step(logs[monitor])`` for ``ReduceLROnPlateau`` (falling back to
-    the training loss when there is no validation data)."""
+    the training loss when there is no validation data).
+
+    >>> import shenjing as sj
+    >>> from shenjing.optim.lr_scheduler import ReduceLROnPlateau, StepLR
+    >>> from shenjing.train.callbacks import step_scheduler
+    >>> opt = sj.optim.SGD([sj.zeros(1, requires_grad=True)], lr=0.1)
+    >>> step_scheduler(StepLR(opt, 1, gamma=0.5), {"loss": 1.0})
+    >>> opt.param_groups[0]["lr"]
+    0.05
+    """
     if _is_plateau(scheduler):
         key = monitor if monitor in logs else monitor.removeprefix("val_")
         scheduler.step(_monitored(logs, key, "ReduceLROnPlateau"))

@@ -64,7 +64,14 @@ def _bad(value, path: str):
 
 
 def unpack(arrays: dict, skeleton):
-    """Rebuild the structure :func:`pack` split (arrays come back as NumPy arrays, scalars as NumPy scalars)."""
+    """Rebuild the structure :func:`pack` split (arrays come back as NumPy arrays, scalars as NumPy scalars).
+
+    >>> import numpy as np
+    >>> from shenjing.train.checkpoint import pack, unpack
+    >>> tree = {"epoch": 3, "layers": [np.ones(2), {"scale": 0.5}]}
+    >>> unpack(*pack(tree))
+    {'epoch': 3, 'layers': [array([1., 1.]), {'scale': 0.5}]}
+    """
 
     def walk(node):
         if isinstance(node, list):
@@ -108,7 +115,14 @@ def save_state(state, path) -> Path:
 
 
 def load_state(path):
-    """Read back what :func:`save_state` wrote."""
+    """Read back what :func:`save_state` wrote.
+
+    >>> import os, tempfile
+    >>> from shenjing.train import load_state, save_state
+    >>> path = save_state({"epoch": 7, "name": "run"}, os.path.join(tempfile.mkdtemp(), "state.npz"))
+    >>> load_state(path)
+    {'epoch': 7, 'name': 'run'}
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")

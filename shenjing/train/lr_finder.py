@@ -24,6 +24,16 @@ class LRFinderResult:
     short when it diverged); ``final_losses[i]`` the mean loss over the last quarter of the
     steps (inf when the run diverged); ``oscillation[i]`` the relative standard deviation of
     those last-quarter losses; ``suggestion`` the rate with the lowest final loss.
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import lr_find
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> result = lr_find(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1.0), (X, y), steps=8,
+    ...     min_lr=0.01)
+    >>> len(result.curves), len(result.final_losses), result.suggestion in result.lrs
+    (3, 3, True)
     """
 
     lrs: list[float]

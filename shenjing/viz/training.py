@@ -107,7 +107,20 @@ def plot_history(history, path=None, title: str | None = None):
 
 def plot_lr_find(result, path=None):
     """The learning-rate sweep: final loss per learning rate (log axis, the suggestion marked) and
-    the loss curve of each rate. ``result`` is a :class:`shenjing.train.LRFinderResult`."""
+    the loss curve of each rate. ``result`` is a :class:`shenjing.train.LRFinderResult`.
+
+    >>> from shenjing import nn, optim
+    >>> from shenjing.data import datasets
+    >>> from shenjing.train import lr_find
+    >>> from shenjing.viz import plot_lr_find
+    >>> (X, y), _ = datasets.xor()
+    >>> model = nn.Linear(2, 2)
+    >>> result = lr_find(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1.0), (X, y), steps=8,
+    ...     min_lr=0.01)
+    >>> fig = plot_lr_find(result)
+    >>> len(fig.axes) >= 1
+    True
+    """
     fig, (left, right) = _figure(10.5, 3.8, 2)
     lrs = np.asarray(result.lrs)
     finals = np.asarray(result.final_losses, dtype=float)

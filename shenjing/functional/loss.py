@@ -232,25 +232,52 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reducti
 
 
 # ----- softmax cross-entropy and NLL ----------------------------------------------------------------
-class CrossEntropy(Function):
-    """Fused log-softmax + NLL over dim 1: l_i = -Σ_c q_ic log softmax(x_i / T)_c.
+def _tempered_log_softmax(x, t: float):
+    """log softmax(x / T) over the class dim 1."""
+    return log_softmax_array(x / t if t != 1 else x, 1)
 
-    q is the one-hot target scaled by w_{y_i} and (1 - ε), plus ε w_c / C for label smoothing
-    (or the given probabilities, smoothed and class-weighted). dl/dx = (softmax · Σ_c q - q) / T.
+
+def _class_weight_column(weight, x):
+    """The class weights (C,) shaped to broadcast along dim 1 of ``x`` (None stays None)."""
+    return None if weight is None else weight.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
+
+
+class CrossEntropyProbabilities(Function):
+    """Fused log-softmax + cross-entropy with class probabilities p: l_i = -Σ_c q_ic log softmax(x_i / T)_c.
+
+    q = ((1 - ε) p + ε / C) · w_c (label smoothing, class weights); dl/dx = (softmax · Σ_c q - q) / T.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction, eps, t):
+        logp, wc = _tempered_log_softmax(x, t), _class_weight_column(weight, x)
+        q = target if eps == 0 else target * (1 - eps) + eps / x.shape[1]
+        q = q if wc is None else q * wc
+        ctx.logp, ctx.q, ctx.t = logp, q, t
+        out, ctx.scale = _reduce_array(-(q * logp).sum(axis=1), reduction)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, q = np.exp(ctx.logp), ctx.q
+        g = _per_sample_grad(grad, ctx.scale)
+        gz = s * (g * q.sum(axis=1, keepdims=True)) - g * q
+        return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None
+
+
+class CrossEntropyIndices(Function):
+    """Fused log-softmax + NLL with class indices y: l_i = -a_i log p_{i,y_i} - b_i Σ_c w_c log p_ic.
+
+    p_i = softmax(x_i / T); a_i = (1 - ε) w_{y_i} and b_i = ε / C (0 where y_i is ignored): the
+    one-hot target smoothed towards uniform (PyTorch's formula, class weights included).
+    dl/dx = (softmax · Σ_c q - q) / T with q_ic = a_i [c = y_i] + b_i w_c.
     """
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction, eps, t):
         n_classes = x.shape[1]
-        logp = log_softmax_array(x / t if t != 1 else x, 1)
-        wc = None if weight is None else weight.reshape((1, n_classes) + (1,) * (x.ndim - 2))
+        logp, wc = _tempered_log_softmax(x, t), _class_weight_column(weight, x)
         ctx.logp, ctx.t, ctx.wc = logp, t, wc
-        if target.dtype.kind == "f":
-            q = target if eps == 0 else target * (1 - eps) + eps / n_classes
-            q = q if wc is None else q * wc
-            ctx.q = q
-            out, ctx.scale = _reduce_array(-(q * logp).sum(axis=1), reduction)
-            return out
         safe, wy = _pick_weights(target, weight, ignore_index, n_classes, x.dtype, "cross_entropy")
         ctx.index = np.expand_dims(safe, 1)
         ctx.a = (1 - eps) * wy if eps else wy
@@ -265,22 +292,17 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         s = np.exp(ctx.logp)
-        if hasattr(ctx, "q"):
-            g = _per_sample_grad(grad, ctx.scale)
-            q = ctx.q
-            gz = s * (g * q.sum(axis=1, keepdims=True)) - g * q
-        else:
-            ga = _per_sample_grad(grad * ctx.a, ctx.scale)
-            qsum = ga
-            if ctx.b is not None:
-                gb = _per_sample_grad(grad * ctx.b, ctx.scale)
-                wsum = s.shape[1] if ctx.wc is None else ctx.wc.sum()
-                qsum = ga + gb * wsum
-            gz = s * qsum
-            if ctx.b is not None:
-                gz -= gb if ctx.wc is None else gb * ctx.wc
-            picked = np.take_along_axis(gz, ctx.index, axis=1) - ga
-            np.put_along_axis(gz, ctx.index, picked, axis=1)
+        ga = _per_sample_grad(grad * ctx.a, ctx.scale)
+        qsum = ga
+        if ctx.b is not None:
+            gb = _per_sample_grad(grad * ctx.b, ctx.scale)
+            wsum = s.shape[1] if ctx.wc is None else ctx.wc.sum()
+            qsum = ga + gb * wsum
+        gz = s * qsum
+        if ctx.b is not None:
+            gz -= gb if ctx.wc is None else gb * ctx.wc
+        picked = np.take_along_axis(gz, ctx.index, axis=1) - ga
+        np.put_along_axis(gz, ctx.index, picked, axis=1)
         return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None, None
 
 
@@ -334,12 +356,13 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     target = _target(target, input, "cross_entropy")
     x, target, unbatched = _unbatched(input, target, "cross_entropy")
     weight = _class_weight(weight, x, "cross_entropy")
+    eps = float(label_smoothing)
     if target.dtype.kind == "f":
         _same_shape(x, target, "cross_entropy (probability target)")
-        data = target.data
+        out = CrossEntropyProbabilities.apply(x, target.data, weight, reduction, eps, t)
     else:
-        data = _class_targets(x, target, "cross_entropy")
-    out = CrossEntropy.apply(x, data, weight, ignore_index, reduction, float(label_smoothing), t)
+        out = CrossEntropyIndices.apply(x, _class_targets(x, target, "cross_entropy"), weight, ignore_index, reduction,
+                                        eps, t)
     return out[0] if unbatched and reduction == "none" else out
 
 

@@ -7,14 +7,6 @@ import shenjing.functional as F
 from shenjing import Tensor, optim
 
 
-@pytest.fixture
-def torch64(torch):
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield torch
-    torch.set_default_dtype(previous)
-
-
 def _logistic_data(seed=0, n=64, features=3):
     """Noisy labels, so the classes overlap and the minimum is finite (no run-away weights)."""
     rng = np.random.default_rng(seed)
@@ -55,14 +47,14 @@ def _both(torch, steps=10, seed=0, **kwargs):
 
 @pytest.mark.parametrize("seed", [0, 2])
 @pytest.mark.parametrize("lr,max_iter", [(1.0, 20), (0.01, 3), (10.0, 3)], ids=["defaults", "extrapolate", "zoom"])
-def test_strong_wolfe_trajectory_matches_torch(torch64, seed, lr, max_iter):
+def test_strong_wolfe_trajectory_matches_torch(torch, seed, lr, max_iter):
     """10 steps: losses and parameters at 1e-10, and the same number of closure calls and iterations.
 
     lr=0.01 makes the first trial step too short, so the search extrapolates by cubic interpolation
     within [t + 0.01(t - t_prev), 10t]; lr=10 overshoots, so it brackets and zooms.
     """
     (losses, params, state), (t_losses, t_params, t_state) = _both(
-        torch64, seed=seed, lr=lr, max_iter=max_iter, history_size=4, line_search_fn="strong_wolfe")
+        torch, seed=seed, lr=lr, max_iter=max_iter, history_size=4, line_search_fn="strong_wolfe")
     np.testing.assert_allclose(losses, t_losses, rtol=0, atol=1e-10)
     np.testing.assert_allclose(params, t_params, rtol=0, atol=1e-10)
     assert state["func_evals"] == t_state["func_evals"]
@@ -70,19 +62,19 @@ def test_strong_wolfe_trajectory_matches_torch(torch64, seed, lr, max_iter):
 
 
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
-def test_terminates_where_torch_does(torch64, line_search_fn):
+def test_terminates_where_torch_does(torch, line_search_fn):
     """Loose tolerances end each step early (gradient, step and loss-change tests) after torch's count."""
     kwargs = dict(tolerance_grad=1e-4, tolerance_change=1e-6, line_search_fn=line_search_fn,
                   lr=1.0 if line_search_fn else 0.5)
-    (losses, params, state), (t_losses, t_params, t_state) = _both(torch64, steps=3, **kwargs)
+    (losses, params, state), (t_losses, t_params, t_state) = _both(torch, steps=3, **kwargs)
     assert state["n_iter"] == t_state["n_iter"] < 3 * 20
     assert state["func_evals"] == t_state["func_evals"]
     np.testing.assert_allclose(params, t_params, rtol=0, atol=1e-10)
 
 
-def test_converged_start_returns_without_moving(torch64):
+def test_converged_start_returns_without_moving(torch):
     """max|g| ≤ tolerance_grad at the start: one closure call, the parameters stay put."""
-    (losses, params, state), _ = _both(torch64, steps=2, tolerance_grad=1e3, line_search_fn="strong_wolfe")
+    (losses, params, state), _ = _both(torch, steps=2, tolerance_grad=1e3, line_search_fn="strong_wolfe")
     assert state["func_evals"] == 2 and state["n_iter"] == 0
     np.testing.assert_array_equal(params, 0.0)
     assert losses[-1] == pytest.approx(np.log(2.0), abs=1e-15)

@@ -3,8 +3,11 @@ accumulated BP), with metrics, callbacks, a progress bar, History and resumable 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +32,23 @@ def to_labels(outputs: np.ndarray) -> np.ndarray:
     if outputs.ndim >= 2 and outputs.shape[-1] > 1:
         return outputs.argmax(axis=-1)
     return (outputs.reshape(outputs.shape[:1] + (-1,))[:, 0] > 0).astype(np.int64)
+
+
+@contextlib.contextmanager
+def _whole_on_ctrl_c():
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block until its end, so the update it guards is
+    applied whole or not at all; the signal then reaches the handler that was in place."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        signal.raise_signal(signal.SIGINT)
 
 
 def _metric_functions(names) -> dict:
@@ -279,7 +299,8 @@ class Trainer:
         to ``interrupt_checkpoint`` (unless None) and ``fit`` returns with ``self.interrupted``
         set. The file holds the state after the last batch done (the loader's position in the
         epoch, the random states, the epoch's running loss), so a run resumed from it goes on
-        with the next batch and ends as the uninterrupted run would have. Returns the :class:`History`.
+        with the next batch and ends as the uninterrupted run would have; a Ctrl-C during an
+        update takes effect once the update is complete. Returns the :class:`History`.
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative integer, got {epochs!r}")
@@ -345,14 +366,15 @@ class Trainer:
             self.loss = self._loss(out, target)
             self.loss.backward()
             self._call("on_after_backward")
-            if not self.skip_step:
-                self.optimizer.step()
-                self.global_step += 1
             value = float(self.loss.item())
             labelled = (B.to_numpy(target.data).reshape(-1), to_labels(B.to_numpy(out.data)).reshape(-1)) \
                 if metrics else ()
-            live = tally.add(value, int(inputs[0].shape[0]), *labelled)
-            self._boundary = self._position()
+            with _whole_on_ctrl_c():
+                if not self.skip_step:
+                    self.optimizer.step()
+                    self.global_step += 1
+                live = tally.add(value, int(inputs[0].shape[0]), *labelled)
+                self._boundary = self._position()
             self.progress.update(live)
             self._call("on_batch_end", i, {"loss": value})
             if self.stop_training:

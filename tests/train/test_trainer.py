@@ -1,6 +1,9 @@
 """Trainer: BP modes (seed 000 §2.6-2.7, seed 001 mini-batch SGD), evaluation, validation of inputs,
 resumable checkpoints (bit-exact in float64) and Ctrl-C."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
@@ -295,3 +298,42 @@ def test_step_checkpoints_resume_mid_epoch_bit_exact(tmp_path):
 def test_model_checkpoint_rejects_a_bad_step_interval():
     with pytest.raises(ValueError, match="every_n_train_steps must be a positive integer"):
         ModelCheckpoint("x.npz", every_n_train_steps=0)
+
+
+class _SigintInsideStep(optim.SGD):
+    """SGD that receives a real SIGINT after updating its first parameter in update number ``at``."""
+
+    def __init__(self, params, at=None, **kw):
+        super().__init__(params, **kw)
+        self.at, self.updates = at, 0
+
+    def step(self, closure=None):
+        self.updates += 1
+        return super().step(closure)
+
+    def _update(self, param, grad, state, group):
+        super()._update(param, grad, state, group)
+        if self.updates == self.at and param is self.param_groups[0]["params"][0].data:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _sigint_trainer(at):
+    sj.manual_seed(0)
+    model = _mlp(16, sj.float64, dropout=0.2)
+    opt = _SigintInsideStep(model.parameters(), at=at, lr=0.2, momentum=0.9)
+    return Trainer(model, nn.CrossEntropyLoss(), opt, progress=False, seed=7)
+
+
+def test_a_real_ctrl_c_inside_an_update_lets_it_finish(tmp_path):
+    train, val = _noisy_moons()
+    straight = _sigint_trainer(None)
+    straight.fit(train, val=val, epochs=2, batch_size=13)
+    train, val = _noisy_moons()
+    first = _sigint_trainer(11)
+    first.fit(train, val=val, epochs=2, batch_size=13, interrupt_checkpoint=tmp_path / "stop.npz")
+    assert first.interrupted and first.global_step == 11  # the interrupted update was applied whole
+    train, val = _noisy_moons()
+    resumed = _sigint_trainer(None)
+    resumed.load_checkpoint(tmp_path / "stop.npz")
+    resumed.fit(train, val=val, epochs=2, batch_size=13)
+    _assert_same_run(straight, resumed)

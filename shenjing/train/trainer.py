@@ -122,13 +122,16 @@ class _Progress:
 class _EpochTally:
     """The running loss and labels of one training epoch, and the batches done; restorable mid-epoch."""
 
-    def __init__(self, state: dict | None = None):
-        state = state or {}
-        self.batches, self.total, self.count = int(state.get("batches", 0)), float(state.get("total", 0.0)), \
-            int(state.get("count", 0))
-        self.correct = int(state.get("correct", 0))
-        self.labels = [np.asarray(state["labels"])] if state.get("labels") is not None else []
-        self.preds = [np.asarray(state["preds"])] if state.get("preds") is not None else []
+    _COUNTS = ("batches", "total", "count", "correct")
+
+    def __init__(self, mark: dict | None = None):
+        """A new tally, or one going on from a :meth:`mark`."""
+        self.batches, self.total, self.count, self.correct = 0, 0.0, 0, 0
+        self.labels, self.preds = [], []
+        if mark is not None:
+            self.batches, self.total, self.count, self.correct = (mark[k] for k in self._COUNTS)
+            chunks, source = mark["chunks"], mark["tally"]
+            self.labels, self.preds = source.labels[:chunks], source.preds[:chunks]
 
     def add(self, loss: float, n: int, y_true=None, y_pred=None) -> dict:
         """Count one batch (mean loss ``loss`` over ``n`` samples); returns the live logs."""
@@ -144,16 +147,25 @@ class _EpochTally:
 
     def mark(self) -> dict:
         """The tally as it stands (cheap: the label chunks are referenced, not copied)."""
-        return {"batches": self.batches, "total": self.total, "count": self.count, "correct": self.correct,
-                "chunks": len(self.labels), "tally": self}
+        return {k: getattr(self, k) for k in self._COUNTS} | {"chunks": len(self.labels), "tally": self}
 
-    @staticmethod
-    def state_of(mark: dict) -> dict:
-        """A :meth:`mark` as checkpoint state (arrays, numbers)."""
+    @classmethod
+    def to_state(cls, mark: dict) -> dict:
+        """A :meth:`mark` as checkpoint state (numbers and arrays)."""
         tally, chunks = mark["tally"], mark["chunks"]
-        labels = np.concatenate(tally.labels[:chunks]) if chunks else None
-        preds = np.concatenate(tally.preds[:chunks]) if chunks else None
-        return {k: mark[k] for k in ("batches", "total", "count", "correct")} | {"labels": labels, "preds": preds}
+        labels, preds = (np.concatenate(tally.labels[:chunks]), np.concatenate(tally.preds[:chunks])) if chunks \
+            else (None, None)
+        return {k: mark[k] for k in cls._COUNTS} | {"labels": labels, "preds": preds}
+
+    @classmethod
+    def from_state(cls, state: dict) -> dict:
+        """The :meth:`mark` a :meth:`to_state` came from."""
+        tally = cls()
+        tally.batches, tally.total, tally.count, tally.correct = (int(state["batches"]), float(state["total"]),
+                                                                  int(state["count"]), int(state["correct"]))
+        if state["labels"] is not None:
+            tally.labels, tally.preds = [np.asarray(state["labels"])], [np.asarray(state["preds"])]
+        return tally.mark()
 
 
 class Trainer:
@@ -205,8 +217,9 @@ class Trainer:
         self.train_loader = None
         self._pending_loader_state = None
         self._tally = None  # the epoch under way
-        self._boundary = None  # RNG, loader and tally after the last batch done (mid-epoch only)
-        self._resumed_tally = None  # restored from a mid-epoch checkpoint, for the next epoch
+        # mid-epoch: the RNG, loader and tally after the last batch done, where a checkpoint or the next fit
+        # (after Ctrl-C or load_checkpoint) goes on from
+        self._boundary = None
         self.batch = self.loss = None
         self.batch_index = 0
         self._batch_dtype = B.get_default_dtype()
@@ -320,6 +333,8 @@ class Trainer:
         except KeyboardInterrupt:
             self.progress.close()
             self.interrupted = True
+            if self._boundary is not None:
+                self._pending_loader_state = self._boundary["loader"]
             if interrupt_checkpoint is not None:
                 self.save_checkpoint(interrupt_checkpoint)
                 self.log(f"interrupted in epoch {self.epoch + 1}; checkpoint saved to {interrupt_checkpoint}")
@@ -327,7 +342,9 @@ class Trainer:
                 self.log(f"interrupted in epoch {self.epoch + 1}")
         finally:
             self.progress.close()
-            self._tally = self._boundary = None
+            self._tally = None
+            if not self.interrupted:
+                self._boundary = None
         self._call("on_fit_end")
         return self.history
 
@@ -351,8 +368,10 @@ class Trainer:
         self.model.train()
         self._batch_dtype = self.dtype
         self.progress.start(epoch, epochs, len(loader))
-        tally = self._tally = _EpochTally(self._resumed_tally)
-        self._resumed_tally = None
+        resumed = self._boundary
+        tally = self._tally = _EpochTally(None if resumed is None else resumed["in_epoch"])
+        if resumed is not None:
+            B.set_rng_state(resumed["rng"])
         if tally.labels:  # resumed after the batches that told which metrics to track
             self._tracked(tally.labels[0])
         self._boundary = self._position()
@@ -445,7 +464,8 @@ class Trainer:
     # ----- checkpoints --------------------------------------------------------------------
     def _position(self) -> dict:
         """Where training stands now: the RNG, the loader and, inside an epoch, that epoch's tally."""
-        loader = self.train_loader.state_dict() if self.train_loader is not None else self._pending_loader_state
+        loader = self._pending_loader_state if self._pending_loader_state is not None \
+            else self.train_loader.state_dict() if self.train_loader is not None else None
         return {"rng": B.get_rng_state(), "loader": loader,
                 "in_epoch": None if self._tally is None else self._tally.mark()}
 
@@ -465,7 +485,7 @@ class Trainer:
             "callbacks": [[type(cb).__name__, cb.state_dict()] for cb in self.callbacks],
             "rng": position["rng"],
             "loader": position["loader"],
-            "in_epoch": None if in_epoch is None else _EpochTally.state_of(in_epoch),
+            "in_epoch": None if in_epoch is None else _EpochTally.to_state(in_epoch),
             "history": self.history.state_dict(),
         }
 
@@ -504,5 +524,7 @@ class Trainer:
             else:
                 self._pending_loader_state = state["loader"]
         self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
-        self._resumed_tally = state.get("in_epoch")
+        in_epoch = state.get("in_epoch")
+        self._boundary = None if in_epoch is None else {"rng": state["rng"], "loader": state["loader"],
+                                                        "in_epoch": _EpochTally.from_state(in_epoch)}
         self.history.load_state_dict(state["history"])

@@ -337,3 +337,22 @@ def test_a_real_ctrl_c_inside_an_update_lets_it_finish(tmp_path):
     resumed.load_checkpoint(tmp_path / "stop.npz")
     resumed.fit(train, val=val, epochs=2, batch_size=13)
     _assert_same_run(straight, resumed)
+
+
+def test_fit_after_ctrl_c_goes_on_like_the_resumed_run(tmp_path):
+    """The same trainer, fit again after Ctrl-C before an update: the batch is redone, the run ends the same."""
+    train, val = _noisy_moons()
+    straight = _mid_epoch_trainer(_InterruptAt())
+    straight.fit(train, val=val, epochs=2, batch_size=13)
+    train, val = _noisy_moons()
+    again = _mid_epoch_trainer(_InterruptAt("on_after_backward", 11))
+    again.fit(train, val=val, epochs=2, batch_size=13, interrupt_checkpoint=tmp_path / "stop.npz")
+    again.callbacks[-1].at = None
+    again.fit(train, val=val, epochs=2, batch_size=13)
+    _assert_same_run(straight, again)
+    restored = _mid_epoch_trainer(_InterruptAt())
+    restored.load_checkpoint(tmp_path / "stop.npz")
+    state, saved = restored.state_dict(), sj.train.checkpoint.load_state(tmp_path / "stop.npz")
+    assert state["in_epoch"]["batches"] == saved["in_epoch"]["batches"] == 11 - 8
+    np.testing.assert_array_equal(state["in_epoch"]["labels"], saved["in_epoch"]["labels"])
+    assert state["loader"] == saved["loader"] and state["in_epoch"]["total"] == saved["in_epoch"]["total"]

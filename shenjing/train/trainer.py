@@ -518,11 +518,7 @@ class Trainer:
         for cb, (_, cb_state) in zip(self.callbacks, state["callbacks"]):
             cb.load_state_dict(cb_state)
         B.set_rng_state(state["rng"])
-        if state["loader"] is not None:
-            if self.train_loader is not None:
-                self.train_loader.load_state_dict(state["loader"])
-            else:
-                self._pending_loader_state = state["loader"]
+        self._pending_loader_state = state["loader"]  # for the loader of the next fit, whichever it is
         self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
         in_epoch = state.get("in_epoch")
         self._boundary = None if in_epoch is None else {"rng": state["rng"], "loader": state["loader"],

@@ -351,8 +351,11 @@ def test_fit_after_ctrl_c_goes_on_like_the_resumed_run(tmp_path):
     again.fit(train, val=val, epochs=2, batch_size=13)
     _assert_same_run(straight, again)
     restored = _mid_epoch_trainer(_InterruptAt())
+    restored.fit(*_noisy_moons(), epochs=1, batch_size=13)  # a loader of its own, which the checkpoint replaces
     restored.load_checkpoint(tmp_path / "stop.npz")
     state, saved = restored.state_dict(), sj.train.checkpoint.load_state(tmp_path / "stop.npz")
     assert state["in_epoch"]["batches"] == saved["in_epoch"]["batches"] == 11 - 8
     np.testing.assert_array_equal(state["in_epoch"]["labels"], saved["in_epoch"]["labels"])
     assert state["loader"] == saved["loader"] and state["in_epoch"]["total"] == saved["in_epoch"]["total"]
+    restored.fit(*_noisy_moons(), epochs=2, batch_size=13)
+    _assert_same_run(straight, restored)

@@ -3,7 +3,6 @@ accumulated BP), with metrics, callbacks, a progress bar, History and resumable 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import signal
 import sys
@@ -34,21 +33,39 @@ def to_labels(outputs: np.ndarray) -> np.ndarray:
     return (outputs.reshape(outputs.shape[:1] + (-1,))[:, 0] > 0).astype(np.int64)
 
 
-@contextlib.contextmanager
-def _whole_on_ctrl_c():
-    """Hold a Ctrl-C (SIGINT) that arrives inside the block until its end, so the update it guards is
-    applied whole or not at all; the signal then reaches the handler that was in place."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if held:
-        signal.raise_signal(signal.SIGINT)
+class _UpdateGuard:
+    """Ctrl-C (SIGINT) during ``fit``: one that arrives while an update is being applied is held until the
+    update is complete, so it is applied whole or not at all; at any other time it goes to the handler
+    that was in place (``KeyboardInterrupt`` by default). Installed in the main thread only."""
+
+    def __init__(self):
+        self.updating = self.held = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            self.previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.updating:
+            self.held = True
+        elif callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    def done(self) -> None:
+        """The update is complete: deliver a Ctrl-C held meanwhile."""
+        self.updating = False
+        if self.held:
+            self.held = False
+            self._handle(signal.SIGINT, None)
 
 
 def _metric_functions(names) -> dict:
@@ -217,6 +234,7 @@ class Trainer:
         self.train_loader = None
         self._pending_loader_state = None
         self._tally = None  # the epoch under way
+        self._update_guard = _UpdateGuard()
         # mid-epoch: the RNG, loader and tally after the last batch done, where a checkpoint or the next fit
         # (after Ctrl-C or load_checkpoint) goes on from
         self._boundary = None
@@ -326,10 +344,11 @@ class Trainer:
             return self.history
         self._call("on_fit_begin")
         try:
-            for epoch in range(self.epoch + 1, epochs + 1):
-                self._run_epoch(loader, val_loader, epoch, epochs)
-                if self.stop_training:
-                    break
+            with self._update_guard:
+                for epoch in range(self.epoch + 1, epochs + 1):
+                    self._run_epoch(loader, val_loader, epoch, epochs)
+                    if self.stop_training:
+                        break
         except KeyboardInterrupt:
             self.progress.close()
             self.interrupted = True
@@ -388,12 +407,15 @@ class Trainer:
             value = float(self.loss.item())
             labelled = (B.to_numpy(target.data).reshape(-1), to_labels(B.to_numpy(out.data)).reshape(-1)) \
                 if metrics else ()
-            with _whole_on_ctrl_c():
+            self._update_guard.updating = True
+            try:
                 if not self.skip_step:
                     self.optimizer.step()
                     self.global_step += 1
                 live = tally.add(value, int(inputs[0].shape[0]), *labelled)
                 self._boundary = self._position()
+            finally:
+                self._update_guard.done()
             self.progress.update(live)
             self._call("on_batch_end", i, {"loss": value})
             if self.stop_training:

@@ -50,7 +50,7 @@ class BackwardHookCall:
         self.positions: list[int] = []  # positional inputs that require grad
         self.shapes: list[tuple] = []
         self.grad_output: list = []
-        self.outputs_gated = 0
+        self.outputs_gated = self.outputs_waiting = 0  # outputs routed through a gate / not reached in this pass
 
     def gate_inputs(self, args: tuple) -> tuple:
         """The arguments with every Tensor that requires grad routed through the input gate."""
@@ -85,12 +85,13 @@ class BackwardHookCall:
                 value = _OutputGate.apply(value, self, index)
                 self.outputs_gated += 1
             gated.append(value)
+        self.outputs_waiting = self.outputs_gated
         return tuple(gated) if isinstance(out, tuple) else gated[0]
 
     def record_output(self, index: int, grad) -> None:
         self.grad_output[index] = Tensor._wrap(grad)
-        self.outputs_gated -= 1
-        if not self.positions and self.outputs_gated == 0 and self._run_hooks((None,) * self.n_inputs) is not None:
+        self.outputs_waiting -= 1
+        if not self.positions and self.outputs_waiting == 0 and self._run_hooks((None,) * self.n_inputs) is not None:
             raise RuntimeError(f"{type(self.module).__name__}: a full backward hook cannot replace grad_input when "
                                "no input requires grad")
 
@@ -110,6 +111,8 @@ class BackwardHookCall:
     def _run_hooks(self, grad_input: tuple):
         """Call the hooks in order, each seeing the previous one's replacement; the last replacement, or None."""
         grad_output, replaced = tuple(self.grad_output), None
+        # ready for another backward pass through the same graph (retain_graph=True)
+        self.grad_output, self.outputs_waiting = [None] * len(grad_output), self.outputs_gated
         for hook in self.module._backward_hooks.values():
             result = hook(self.module, grad_input if replaced is None else replaced, grad_output)
             if result is None:

@@ -123,3 +123,14 @@ def test_hook_errors_name_what_was_expected():
     with pytest.raises(TypeError, match="share one dtype"):
         mixed(sj.ones(2, requires_grad=True), 1.0, sj.ones(2, dtype=np.float64, requires_grad=True))
 
+
+
+@pytest.mark.parametrize("input_requires_grad", [True, False])
+def test_hook_runs_once_per_backward_pass(input_requires_grad):
+    layer, log = nn.Linear(3, 2), []
+    layer.register_full_backward_hook(_recorder(log))
+    out = layer(sj.randn(4, 3, requires_grad=input_requires_grad)).sum()
+    out.backward(retain_graph=True)
+    out.backward()
+    assert len(log) == 2
+    np.testing.assert_array_equal(log[0][1][0], log[1][1][0])

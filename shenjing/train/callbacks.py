@@ -7,7 +7,9 @@ the update has not happened; ``trainer.batch`` is the ``(x, y)`` pair, ``trainer
 batch loss), ``on_batch_end(trainer, batch, logs)``, ``on_epoch_end(trainer, epoch, logs)``
 and ``on_fit_end(trainer)``. Epochs are counted from 1. Setting ``trainer.stop_training``
 ends ``fit`` after the current batch; ``trainer.skip_step`` skips the current update. A
-callback with state implements ``state_dict()``/``load_state_dict()``; checkpoints keep it.
+callback with state implements ``state_dict()``/``load_state_dict()``; checkpoints keep it. A run
+resumed from a checkpoint taken inside an epoch calls ``on_fit_begin`` and ``on_epoch_begin`` again,
+then goes on with the batch after the last one done.
 """
 
 from __future__ import annotations

@@ -39,18 +39,19 @@ class _UpdateGuard:
     that was in place (``KeyboardInterrupt`` by default). Installed in the main thread only."""
 
     def __init__(self):
-        self.updating = self.held = False
+        self.updating = self.held = self.installed = False
         self.previous = None
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        self.installed = threading.current_thread() is threading.main_thread()
+        if self.installed:
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            self.previous = None
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler if self.previous is None else self.previous)
+            self.installed = False
 
     def _handle(self, signum, frame) -> None:
         if self.updating:

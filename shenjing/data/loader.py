@@ -148,12 +148,10 @@ class DataLoader:
         of the current epoch while one is under way), the batches of that epoch yielded so far, and
         the generators of the dataset's random transforms (augmentation)."""
         gen = self.generator
-        if self._resume_at:
-            generator, batches = gen and gen.bit_generator.state, self._resume_at
-        elif self._batches_yielded:
+        if self._batches_yielded:  # an epoch under way
             generator, batches = self._epoch_start, self._batches_yielded
-        else:
-            generator, batches = gen and gen.bit_generator.state, 0
+        else:  # between epochs, or restored to go on from batch ``_resume_at`` at the next iter
+            generator, batches = None if gen is None else gen.bit_generator.state, self._resume_at
         return {"generator": generator, "batches_yielded": batches,
                 "transforms": [g.bit_generator.state for g in _transform_generators(self.dataset)]}
 

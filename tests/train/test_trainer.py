@@ -1,5 +1,5 @@
 """Trainer: BP modes (seed 000 §2.6-2.7, seed 001 mini-batch SGD), evaluation, validation of inputs,
-resumable checkpoints (bit-exact in float64) and Ctrl-C."""
+resumable checkpoints (bit-exact in float64, from the middle of an epoch too) and Ctrl-C."""
 
 import os
 import signal

@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from ..functional.elementwise import abs
-from ..functional.reduction import sum
+from ..functional.elementwise import abs as tensor_abs
+from ..functional.reduction import sum as reduce_sum
 from ..tensor import Tensor, no_grad
 from .module import Module
 
@@ -46,7 +46,7 @@ def l1_penalty(params) -> Tensor:
     >>> sj.nn.utils.l1_penalty([sj.tensor([1.0, -2.0]), sj.tensor([0.5])])
     tensor(3.5)
     """
-    return _total([sum(abs(p)) for p in _params(params)])
+    return _total([reduce_sum(tensor_abs(p)) for p in _params(params)])
 
 
 def l2_penalty(params) -> Tensor:
@@ -56,7 +56,7 @@ def l2_penalty(params) -> Tensor:
     >>> sj.nn.utils.l2_penalty([sj.tensor([1.0, -2.0]), sj.tensor([0.5])])
     tensor(2.625)
     """
-    return _total([sum(p * p) for p in _params(params)]) * 0.5
+    return _total([reduce_sum(p * p) for p in _params(params)]) * 0.5
 
 
 def param_groups_no_decay(model: Module, weight_decay: float = 0.01, no_decay=("bias", "norm")) -> list[dict]:

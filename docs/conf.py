@@ -3,6 +3,8 @@
 Build with ``python -m sphinx -W -b html docs docs/_build/html`` (warnings are errors).
 """
 
+import importlib
+import inspect
 import os
 import sys
 
@@ -69,5 +71,36 @@ def skip_inherited_sklearn_plumbing(app, what, name, obj, skip, options):
     return None
 
 
+def _public_object(dotted: str):
+    """The object at a public dotted path such as ``shenjing.metrics.precision``, or None."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attr in parts[split:]:
+            obj = getattr(obj, attr, None)
+        return obj
+    return None
+
+
+def resolve_public_paths(app, env, node, contnode):
+    """Let docstrings name an object by its public path (``shenjing.metrics.precision``): the reference
+    documents it where it is defined (``shenjing.metrics.classification.precision``)."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("shenjing."):
+        return None
+    obj = _public_object(target)
+    if obj is None or inspect.ismodule(obj) or not hasattr(obj, "__qualname__"):
+        return None
+    defined_at = f"{obj.__module__}.{obj.__qualname__}"
+    if defined_at == target:
+        return None
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], defined_at, node,
+                                             contnode)
+
+
 def setup(app):
     app.connect("autodoc-skip-member", skip_inherited_sklearn_plumbing)
+    app.connect("missing-reference", resolve_public_paths)

@@ -100,7 +100,7 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    """x if x > 0 else α(eˣ - 1).
+    """x if x > 0 else α(eˣ - 1) (seed 004 §3.1.3, a ReLU variant).
 
     >>> import shenjing as sj
     >>> sj.nn.ELU()(sj.tensor([-100.0, 1.0]))
@@ -184,7 +184,8 @@ class LogSoftmax(_Elementwise):
 
 
 class RReLU(Module):
-    """Randomised leaky ReLU: slope ~ U(lower, upper) per element in training, (lower + upper)/2 in eval.
+    """Randomised leaky ReLU (seed 004 §3.1.3): slope ~ U(lower, upper) per element in training, (lower + upper)/2
+    in eval.
 
     >>> import shenjing as sj
     >>> sj.nn.RReLU(0.1, 0.3).eval()(sj.tensor([-1.0, 2.0]))
@@ -203,7 +204,8 @@ class RReLU(Module):
 
 
 class PReLU(Module):
-    """max(0, x) + a·min(0, x) with learned slopes ``weight`` (num_parameters,), initialised to ``init``.
+    """max(0, x) + a·min(0, x) with learned slopes ``weight`` (num_parameters,), initialised to ``init`` (seed 001
+    激活函数: PReLU).
 
     >>> import shenjing as sj
     >>> layer = sj.nn.PReLU()

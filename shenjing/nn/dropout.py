@@ -16,7 +16,8 @@ def _check_p(p: float, name: str) -> float:
 
 
 class Dropout(Module):
-    """Zeroes elements with probability ``p`` while training (see :func:`shenjing.nn.functional.dropout`).
+    """Zeroes elements with probability ``p`` while training (seed 000 §5.3, 004 §2.4.3.1; see
+    :func:`~shenjing.functional.dropout.dropout`).
 
     ``scale='train'`` rescales kept units by 1/(1 - p) in training (inverted dropout);
     ``scale='test'`` scales by (1 - p) at inference instead (the notes' second way).

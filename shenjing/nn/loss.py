@@ -35,7 +35,7 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """mean((x - y)²) (no ½, as PyTorch).
+    """mean((x - y)²) (seed 003 §4.2, 004 §4; no ½, as PyTorch).
 
     >>> import shenjing as sj
     >>> sj.nn.MSELoss()(sj.tensor([1.0, 3.0]), sj.tensor([0.0, 0.0]))
@@ -49,7 +49,7 @@ class MSELoss(_Loss):
 
 
 class L1Loss(_Loss):
-    """``mean(|x - y|)``.
+    """``mean(|x - y|)`` (seed 003 §4.2: L1 loss).
 
     >>> import shenjing as sj
     >>> sj.nn.L1Loss(reduction="sum")(sj.tensor([1.0, -3.0]), sj.zeros(2))
@@ -63,7 +63,7 @@ class L1Loss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """``½d²/β`` for ``|d| < β``, ``|d| - ½β`` otherwise.
+    """``½d²/β`` for ``|d| < β``, ``|d| - ½β`` otherwise, d = x - y (seed 003 §4.2: Smooth-L1).
 
     >>> import shenjing as sj
     >>> sj.nn.SmoothL1Loss()(sj.tensor([0.5, 3.0]), sj.zeros(2))
@@ -91,7 +91,7 @@ class HuberLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities.
+    """Binary cross-entropy -[y log p + (1 - y) log(1 - p)] on probabilities p (seed 002, 004 §4.2.2).
 
     >>> import shenjing as sj
     >>> sj.nn.BCELoss()(sj.tensor([0.5]), sj.tensor([1.0]))
@@ -105,7 +105,7 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits (stable), with ``pos_weight``.
+    """Binary cross-entropy on logits x, p = σ(x), computed stably, with ``pos_weight`` (seed 002, 004 §4.2.2).
 
     >>> import shenjing as sj
     >>> sj.nn.BCEWithLogitsLoss(pos_weight=sj.tensor([2.0]))(sj.tensor([0.0]), sj.tensor([1.0]))
@@ -119,7 +119,8 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy with class weights, ``ignore_index``, label smoothing and temperature.
+    """Softmax cross-entropy -Σ_c q_c log softmax(x / T)_c with class weights, ``ignore_index``, label smoothing
+    and temperature T (seed 003 §4.2, 004 §4.2.2-4.2.3).
 
     >>> import shenjing as sj
     >>> loss = sj.nn.CrossEntropyLoss(label_smoothing=0.1)
@@ -136,7 +137,7 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities.
+    """Negative log-likelihood -w_y x_y of log-probabilities x (seed 003 §4.2: softmax + NLL).
 
     >>> import shenjing as sj
     >>> sj.nn.NLLLoss()(sj.tensor([[-0.1, -2.5]]), sj.tensor([1]))
@@ -150,7 +151,7 @@ class NLLLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    """KL(target ‖ exp(input)) with ``input`` log-probabilities.
+    """KL(target ‖ exp(input)) = Σ y (log y - input) with ``input`` log-probabilities (seed 004 §4.2.2).
 
     >>> import shenjing as sj
     >>> p = sj.tensor([[0.25, 0.75]])

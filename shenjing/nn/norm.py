@@ -94,7 +94,8 @@ class _BatchNorm(_NormBase):
 
 
 class BatchNorm1d(_BatchNorm):
-    """BatchNorm over (N, C) or (N, C, L) inputs, per channel C.
+    """BatchNorm over (N, C) or (N, C, L) inputs, per channel C: y = γ (x - μ_B) / √(σ²_B + ε) + β
+    (seed 000 §5.1, 004 §2.4.2.1).
 
     >>> import shenjing as sj
     >>> bn = sj.nn.BatchNorm1d(3)
@@ -107,7 +108,7 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """BatchNorm over (N, C, H, W) inputs, per channel C.
+    """BatchNorm over (N, C, H, W) inputs, per channel C (seed 000 §5.1, 004 §2.4.2.1).
 
     >>> import shenjing as sj
     >>> sj.nn.BatchNorm2d(8)(sj.randn(4, 8, 5, 5)).shape
@@ -118,7 +119,8 @@ class BatchNorm2d(_BatchNorm):
 
 
 class InstanceNorm2d(_NormBase):
-    """Each (sample, channel) normalised over H, W; no affine parameters or running stats by default (PyTorch).
+    """Each (sample, channel) normalised over H, W (seed 004 §2.4.2: IN); no affine parameters or running stats by
+    default (PyTorch).
 
     >>> import shenjing as sj
     >>> sj.nn.InstanceNorm2d(3)(sj.randn(2, 3, 4, 4)).shape
@@ -143,7 +145,8 @@ class InstanceNorm2d(_NormBase):
 
 
 class LayerNorm(Module):
-    """Normalises each sample over its trailing ``normalized_shape`` dims; γ, β of that shape.
+    """y = γ (x - μ) / √(σ² + ε) + β with μ, σ² over each sample's trailing ``normalized_shape`` dims; γ, β of that
+    shape (seed 004 §2.4.2: LN).
 
     >>> import shenjing as sj
     >>> sj.nn.LayerNorm(4)(sj.tensor([[1.0, 2.0, 3.0, 4.0]]))
@@ -167,7 +170,7 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Splits C channels into ``num_groups`` groups normalised per sample; γ, β per channel.
+    """Splits C channels into ``num_groups`` groups normalised per sample; γ, β per channel (seed 004 §2.4.2: GN).
 
     >>> import shenjing as sj
     >>> sj.nn.GroupNorm(2, 6)(sj.randn(2, 6, 4, 4)).shape

@@ -23,7 +23,7 @@ from .functional.elementwise import sin, sqrt, tanh, where
 from .functional.linalg import dot, einsum, matmul, tensordot
 from .functional.activation import log_softmax, softmax
 from .functional.reduction import amax, amin, argmax, argmin, cumsum, gather, logsumexp, max, mean, min, prod
-from .functional.reduction import sort, std, sum, topk, var
+from .functional.reduction import dist, norm, sort, std, sum, topk, var
 from .functional.shape import cat, chunk, concatenate, flatten, permute, reshape, split, squeeze, stack
 from .functional.shape import transpose, unsqueeze
 from . import nn, optim, metrics, data  # noqa: E402

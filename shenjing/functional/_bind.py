@@ -65,17 +65,6 @@ def _no_grad(fn):
     return lambda self, *args, **kwargs: Tensor._wrap(fn(self.data, *args, **kwargs))
 
 
-def _norm(self, p=2, dim=None, keepdim=False):
-    """‖x‖_p over ``dim`` (all elements when None): p = 2 (default), 1 or ``inf``."""
-    if p == 2:
-        return E.sqrt(R.sum(self * self, dim, keepdim))
-    if p == 1:
-        return R.sum(E.abs(self), dim, keepdim)
-    if p == float("inf"):
-        return R.amax(E.abs(self), dim, keepdim)
-    return R.sum(E.abs(self) ** p, dim, keepdim) ** (1.0 / p)
-
-
 def _new(fill):
     return lambda self, *size: Tensor._wrap(B.xp_of(self.data).full(S.shape_arg(size), fill, dtype=self.dtype))
 
@@ -104,7 +93,7 @@ def bind_tensor_methods() -> None:
         "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": R.max, "min": R.min,
         "amax": R.amax, "amin": R.amin, "prod": R.prod, "logsumexp": R.logsumexp,
         "argmax": R.argmax, "argmin": R.argmin, "cumsum": R.cumsum, "gather": R.gather,
-        "sort": R.sort, "topk": R.topk, "norm": _norm,
+        "sort": R.sort, "topk": R.topk, "norm": R.norm, "dist": R.dist,
         "all": _no_grad(lambda a, dim=None: a.all(axis=dim)), "any": _no_grad(lambda a, dim=None: a.any(axis=dim)),
         "isnan": _no_grad(np.isnan), "isinf": _no_grad(np.isinf), "isfinite": _no_grad(np.isfinite),
         "reshape": _shape_method(S.reshape), "view": _shape_method(S.reshape),

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var, std, max, min, prod, logsumexp, argmax, argmin.
+"""Reductions: sum, mean, var, std, norm, max, min, prod, logsumexp, argmax, argmin.
 
 Every reduction accepts PyTorch's ``dim=``/``keepdim=`` and NumPy's
 ``axis=``/``keepdims=``. The backward broadcasts the gradient back over the
@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from ._util import normalize_axes, resolve_dim, resolve_keepdim
 
 __all__ = [
-    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
+    "sum", "mean", "var", "std", "norm", "dist", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
     "cumsum", "gather", "topk", "sort",
 ]
 
@@ -32,6 +32,13 @@ def _restore(grad, shape, axes, keepdims):
     if not keepdims:
         grad = np.expand_dims(grad, axes)
     return grad
+
+
+def _drop(out, axes, keepdims):
+    """A result computed with ``keepdims=True`` in the shape the caller asked for."""
+    if keepdims:
+        return out
+    return out.reshape(()) if axes is None else out.squeeze(axis=axes)
 
 
 def _count(shape, axes) -> int:
@@ -79,6 +86,53 @@ class Var(Function):
         return grad * (2 / ctx.denom) * ctx.centered, None, None, None
 
 
+class Std(Var):
+    """σ = √var; dσ/dx = dvar/dx / (2σ), taken as 0 where σ = 0 (PyTorch's value at the kink, not 0/0)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, correction):
+        ctx.out = np.sqrt(Var.forward(ctx, x, axes, keepdims, correction))
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.out
+        return Var.backward(ctx, np.where(out == 0, 0, grad / (2 * np.where(out == 0, 1, out))).astype(grad.dtype))
+
+
+class Norm(Function):
+    """‖x‖_p = (Σ|x_i|^p)^{1/p} over axes (p = inf: max |x_i|).
+
+    d‖x‖_p/dx_i = sign(x_i) (|x_i| / ‖x‖_p)^{p-1} (p = 2: x_i / ‖x‖; p = 1: sign(x_i); p = inf: sign(x_i)
+    shared among the tied maxima). Where ‖x‖ = 0 the gradient is 0, PyTorch's subgradient, never 0/0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdims):
+        magnitude = np.abs(x)
+        if p == np.inf:
+            out = magnitude.max(axis=axes, keepdims=True)
+        elif p == 2:
+            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            out = (magnitude**p).sum(axis=axes, keepdims=True) ** (1 / p)
+        ctx.x, ctx.out, ctx.p, ctx.axes, ctx.keepdims = x, out, p, axes, keepdims
+        return _drop(out, axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out, p = ctx.x, ctx.out, ctx.p
+        if p == np.inf:
+            hit = np.abs(x) == out
+            local = np.sign(x) * hit / hit.sum(axis=ctx.axes, keepdims=True)
+        elif p == 1:
+            local = np.sign(x)
+        else:
+            ratio = x / np.where(out == 0, 1, out)  # x = 0 wherever the norm is 0
+            local = ratio if p == 2 else np.sign(x) * np.abs(ratio) ** (p - 1)
+        return _restore(grad, x.shape, ctx.axes, ctx.keepdims) * local.astype(grad.dtype), None, None, None
+
+
 class Prod(Function):
     """Product over axes; the gradient of each factor is the product of the others
     (computed with exclusive cumulative products, so zeros are handled exactly)."""
@@ -112,9 +166,7 @@ class Logsumexp(Function):
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         ctx.x, ctx.out, ctx.axes, ctx.keepdims = x, out, axes, keepdims
-        if keepdims:
-            return out
-        return out.reshape(()) if axes is None else out.squeeze(axis=axes)
+        return _drop(out, axes, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -129,9 +181,7 @@ class Amax(Function):
     def forward(ctx, x, axes, keepdims, largest):
         out = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
         ctx.x, ctx.out, ctx.axes, ctx.keepdims = x, out, axes, keepdims
-        if keepdims:
-            return out
-        return out.reshape(()) if axes is None else out.squeeze(axis=axes)
+        return _drop(out, axes, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -220,10 +270,34 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         axis=None, keepdims=None) -> Tensor:
-    """Standard deviation √var (same arguments as :func:`var`)."""
-    from .elementwise import sqrt
+    """Standard deviation √var (same arguments as :func:`var`); its gradient is 0 where σ = 0, as in PyTorch."""
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return Std.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
 
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+def norm(x: Tensor, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The p-norm ‖x‖_p = (Σ_i |x_i|^p)^{1/p} over ``dim`` (all elements when None); ``p`` is a
+    positive number, ``inf`` (max |x_i|) or ``'fro'`` (2). The gradient at ‖x‖ = 0 is 0, as in PyTorch.
+
+    >>> import shenjing as sj
+    >>> float(sj.tensor([3.0, -4.0]).norm())
+    5.0
+    """
+    p = 2 if p == "fro" else p
+    if isinstance(p, str) or not p > 0:
+        raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+    return Norm.apply(x, float(p), _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
+
+
+def dist(a: Tensor, b: Tensor, p=2) -> Tensor:
+    """‖a - b‖_p over all elements (``torch.dist``), with :func:`norm`'s gradient (0 where a = b).
+
+    >>> import shenjing as sj
+    >>> float(sj.dist(sj.tensor([1.0, 1.0]), sj.tensor([4.0, 5.0])))
+    5.0
+    """
+    return norm(a - b, p)
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:

@@ -144,6 +144,12 @@ CASES = [
     ("topk", lambda a: a.topk(2, dim=0).values, lambda a: a.topk(2, dim=0).values, [(3, 4)], "distinct"),
     ("flip", lambda a: a.flip(0, 1), lambda a: a.flip(0, 1), [(3, 4)], None),
     ("norm", lambda a: a.norm(dim=1), lambda a: a.norm(dim=1), [(3, 4)], None),
+    ("norm_p1_all", lambda a: a.norm(1), lambda a: a.norm(1), [(3, 4)], None),
+    ("norm_p3_keepdim", lambda a: a.norm(3, 0, True), lambda a: a.norm(3, 0, True), [(3, 4)], None),
+    ("norm_inf", lambda a: a.norm(float("inf"), dim=1), lambda a: a.norm(float("inf"), dim=1), [(3, 4)], "distinct"),
+    ("dist", lambda a, b: sj.dist(a, b), lambda a, b: __import__("torch").dist(a, b), [(3, 4), (4,)], None),
+    ("normalize", lambda a: sj.nn.functional.normalize(a, dim=1),
+     lambda a: __import__("torch").nn.functional.normalize(a, dim=1), [(3, 4)], None),
     ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
     ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]

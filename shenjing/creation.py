@@ -56,6 +56,9 @@ def empty(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tenso
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` filled with ``fill_value``, of the value's dtype unless ``dtype`` is given
+    (as PyTorch: 7 gives int64, True bool, 7.0 the default float dtype)."""
+    dtype = B.scalar_dtype(fill_value) if dtype is None else dtype
     return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
 
 

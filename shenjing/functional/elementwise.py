@@ -11,7 +11,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import unbroadcast
+from ._util import DtypeError, unbroadcast
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos",
@@ -332,17 +332,32 @@ def _floating(x):
     return x
 
 
+def _scalar(x):
+    """NumPy scalars act like Python scalars (as in PyTorch): np.float64(2) * float32 stays float32."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _in_dtype(x, dtype):
+    """A Tensor operand converted to the op's result dtype (differentiably between float types);
+    Python scalars stay as they are, since NumPy lets them take the array's dtype."""
+    return x.to(dtype) if isinstance(x, Tensor) and x.dtype != dtype else x
+
+
+def promote(*operands) -> list:
+    """The operands in their common dtype, ``torch.result_type``'s (``_backend.result_type``); when
+    none is a Tensor, the first becomes one."""
+    operands = [_scalar(x) for x in operands]
+    dtype = B.result_type(*operands)
+    if not any(isinstance(x, Tensor) for x in operands):
+        operands[0] = Tensor(operands[0], dtype=dtype)
+    return [_in_dtype(x, dtype) for x in operands]
+
+
 def _binary(op):
     def apply(a, b):
-        # NumPy scalars act like Python scalars (as in PyTorch): np.float64(2) * float32 stays float32
-        if isinstance(a, np.generic):
-            a = a.item()
-        if isinstance(b, np.generic):
-            b = b.item()
-        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-            a = Tensor(a)
-        if isinstance(a, float) or isinstance(b, float) or op is Div:
-            a, b = _floating(a), _floating(b)  # int tensor with a float (or true division) gives float32
+        a, b = promote(a, b)
+        if op is Div:  # true division of integers gives the default float dtype
+            a, b = _floating(a), _floating(b)
         return op.apply(a, b)
 
     return apply
@@ -360,8 +375,10 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """a - b with broadcasting."""
+    """a - b with broadcasting; booleans are refused, as in PyTorch (``~`` or ``logical_not`` invert a mask)."""
     _check_same_device(a, b, "sub")
+    if any(isinstance(x, bool) or isinstance(x, Tensor) and x.dtype == B.bool_ for x in (a, b)):
+        raise DtypeError("sub: subtraction with a bool operand is not supported; use ~ or logical_not for a mask")
     return _binary(Sub)(a, b)
 
 
@@ -378,8 +395,13 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:
-    """a ** b; d/da = b a^{b-1}, d/db = a^b ln a."""
+    """a ** b; d/da = b a^{b-1}, d/db = a^b ln a. As in PyTorch, a bool tensor to a Python bool power
+    stays bool (x ** True = x, x ** False = True) and other all-bool powers are refused."""
     _check_same_device(a, b, "pow")
+    if B.result_type(_scalar(a), _scalar(b)) == B.bool_:
+        if isinstance(a, Tensor) and isinstance(b, bool):
+            return Tensor._wrap(a.data | (not b))
+        raise DtypeError("pow: not implemented for two bool operands")
     return _binary(Pow)(a, b)
 
 
@@ -460,9 +482,7 @@ def where(condition, a, b) -> Tensor:
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
-    return Where.apply(cond, a, b)
+    return Where.apply(cond, *promote(a, b))
 
 
 def sign(x: Tensor) -> Tensor:

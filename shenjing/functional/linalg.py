@@ -14,7 +14,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import as_tensor, unbroadcast
+from ._util import DtypeError, as_tensor, unbroadcast
 
 __all__ = ["matmul", "dot", "tensordot", "einsum", "linear"]
 
@@ -241,6 +241,7 @@ def linear(input, weight, bias=None) -> Tensor:
 
 
 def _check_same_dtype(name: str, a: Tensor, b: Tensor) -> None:
-    """Products of two floating tensors need one dtype (as PyTorch): no silent float64 promotion."""
-    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
-        raise TypeError(f"{name}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+    """Matrix products need one dtype (as PyTorch): no silent promotion, an int64 input to a float
+    layer raises."""
+    if a.dtype != b.dtype:
+        raise DtypeError(f"{name}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")

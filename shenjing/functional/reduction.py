@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from ._util import normalize_axes, resolve_dim, resolve_keepdim
 
 __all__ = [
-    "sum", "mean", "var", "std", "norm", "dist", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
     "cumsum", "gather", "topk", "sort",
 ]
 

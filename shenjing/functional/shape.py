@@ -12,6 +12,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
+from .elementwise import promote
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand",
@@ -275,11 +276,12 @@ def _tensors_arg(tensors, name: str) -> list:
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise TypeError(f"{name}: tensors are on different devices {sorted(devices)}")
-    return tensors
+    return promote(*tensors)
 
 
 def concatenate(tensors, dim: int | None = None, *, axis=None) -> Tensor:
-    """Join tensors along an existing dimension (default 0); all other dimensions must match."""
+    """Join tensors along an existing dimension (default 0); all other dimensions must match.
+    Mixed dtypes promote as ``torch.result_type`` (an int64 and a float32 tensor give float32)."""
     tensors = _tensors_arg(tensors, "concatenate")
     dim = resolve_dim(dim, axis) or 0
     ref = tensors[0].shape

@@ -20,6 +20,8 @@ from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_gra
 from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
 from .functional.elementwise import abs, clip, clamp, cos, exp, log, log1p, maximum, minimum, relu, sigmoid
 from .functional.elementwise import sin, sqrt, tanh, where
+from .functional.elementwise import (bitwise_and, bitwise_not, bitwise_or, bitwise_xor, floor_divide, fmod,
+                                     logical_and, logical_not, logical_or, logical_xor, remainder)
 from .functional.linalg import dot, einsum, matmul, tensordot
 from .functional.activation import log_softmax, softmax
 from .functional.reduction import amax, amin, argmax, argmin, cumsum, gather, logsumexp, max, mean, min, prod

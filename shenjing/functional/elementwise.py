@@ -16,7 +16,8 @@ from ._util import DtypeError, unbroadcast
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos",
     "tanh", "sigmoid", "relu", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast", "move",
-    "eq", "ne", "lt", "le", "gt", "ge",
+    "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "remainder", "fmod", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not",
 ]
 
 
@@ -104,6 +105,44 @@ class Pow(Function):
                 local = xp.where(a == 0, 0, out * xp.log(xp.where(a == 0, 1, a)))
                 gb = unbroadcast(grad * local, _shape(b))
         return ga, gb
+
+
+class Remainder(Function):
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``): r = a - ⌊a/b⌋ b;
+    dr/da = 1, dr/db = -⌊a/b⌋."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _modulo_grads(ctx, grad, np.floor_divide)
+
+
+class Fmod(Function):
+    """a mod b with the sign of a (C's ``fmod``): r = a - trunc(a/b) b; dr/da = 1, dr/db = -trunc(a/b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _modulo_grads(ctx, grad, lambda a, b: np.trunc(a / b))
+
+
+def _modulo_grads(ctx, grad, quotient):
+    a, b = ctx.a, ctx.b
+    need_a, need_b = ctx.needs_input_grad
+    ga = unbroadcast(grad, _shape(a)) if need_a else None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gb = unbroadcast(-grad * quotient(a, b), _shape(b)) if need_b else None
+    return ga, gb
 
 
 class Neg(Function):
@@ -405,6 +444,86 @@ def pow(a, b) -> Tensor:
     return _binary(Pow)(a, b)
 
 
+def _integer_divisor_check(name: str, a, b) -> None:
+    """Integer division by zero raises (as in PyTorch) instead of NumPy's silent 0; booleans are refused."""
+    dtype = B.result_type(a, b)
+    if dtype == B.bool_:
+        raise DtypeError(f"{name}: not implemented for bool operands")
+    if dtype.kind in "iu" and not np.all(_data(b) != 0):
+        raise RuntimeError(f"{name}: integer division by zero")
+
+
+def floor_divide(a, b) -> Tensor:
+    """⌊a / b⌋ element-wise (``a // b``, rounding toward -inf as PyTorch and Python); no gradient, as in
+    PyTorch. Integers stay integers; integer division by zero raises.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([5, -3]) // 2
+    tensor([ 2, -2], dtype=int64)
+    """
+    _check_same_device(a, b, "floor_divide")
+    a, b = promote(a, b)
+    _integer_divisor_check("floor_divide", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._wrap(np.floor_divide(_data(a), _data(b)))
+
+
+def remainder(a, b) -> Tensor:
+    """a - ⌊a/b⌋ b, the remainder with the sign of the divisor (``a % b``, Python's and PyTorch's);
+    d/da = 1, d/db = -⌊a/b⌋.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([5, -3]) % 2
+    tensor([1, 1], dtype=int64)
+    """
+    _check_same_device(a, b, "remainder")
+    a, b = promote(a, b)
+    _integer_divisor_check("remainder", a, b)
+    return Remainder.apply(a, b)
+
+
+def fmod(a, b) -> Tensor:
+    """a - trunc(a/b) b, the remainder with the sign of the dividend (C's fmod, ``torch.fmod``);
+    d/da = 1, d/db = -trunc(a/b)."""
+    _check_same_device(a, b, "fmod")
+    a, b = promote(a, b)
+    _integer_divisor_check("fmod", a, b)
+    return Fmod.apply(a, b)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _bitwise(ufunc):
+    def bitwise(a, b) -> Tensor:
+        a, b = promote(a, b)
+        dtype = B.result_type(a, b)
+        if dtype.kind not in "biu":
+            raise DtypeError(f"{ufunc.__name__}: needs bool or integer tensors, got {dtype}")
+        return Tensor._wrap(ufunc(_data(a), _data(b)))
+
+    bitwise.__name__ = ufunc.__name__
+    bitwise.__doc__ = (f"Element-wise ``{ufunc.__name__}`` of bool or integer tensors (``&``, ``|``, ``^``); "
+                       "dtypes promote as ``torch.result_type``; no gradient.")
+    return bitwise
+
+
+bitwise_and, bitwise_or, bitwise_xor = _bitwise(np.bitwise_and), _bitwise(np.bitwise_or), _bitwise(np.bitwise_xor)
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    if x.dtype.kind not in "biu":
+        raise DtypeError(f"bitwise_not (~): needs a bool or integer tensor, got {x.dtype}")
+    return Tensor._wrap(np.invert(x.data))
+
+
+def logical_not(x: Tensor) -> Tensor:
+    """True where ``x`` is zero (any dtype); a boolean tensor with no gradient."""
+    return Tensor._wrap(np.logical_not(_data(x)))
+
+
 def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
@@ -512,9 +631,10 @@ def _compare(ufunc):
             ) from None
 
     compare.__name__ = ufunc.__name__
-    compare.__doc__ = f"Element-wise ``{ufunc.__name__}`` comparison; a boolean tensor with no gradient."
+    compare.__doc__ = f"Element-wise ``{ufunc.__name__}``; a boolean tensor with no gradient."
     return compare
 
 
 eq, ne, lt = _compare(np.equal), _compare(np.not_equal), _compare(np.less)
 le, gt, ge = _compare(np.less_equal), _compare(np.greater), _compare(np.greater_equal)
+logical_and, logical_or, logical_xor = _compare(np.logical_and), _compare(np.logical_or), _compare(np.logical_xor)

@@ -34,6 +34,21 @@ def _inplace(op, ufunc):
     return method
 
 
+def _inplace_of(fn, other_at: int):
+    """``x.f_(*args)`` for an out-of-place ``fn(x, *args)``: recorded as ``x = fn(x, ...)`` on the same
+    object when a gradient is involved (``args[other_at]`` is the other input that may need one),
+    else the result is written into x's array."""
+
+    def method(self, *args, **kwargs):
+        other = args[other_at] if len(args) > other_at else None
+        if self._records_write(other):
+            return self._rebind(fn(self._previous(), *args, **kwargs))
+        self.data[...] = fn(self.detach(), *args, **kwargs).data
+        return self
+
+    return method
+
+
 def _clamp_(self, min=None, max=None):
     if self._records_write():
         return self._rebind(E.clip(self._previous(), min, max))
@@ -105,7 +120,7 @@ def bind_tensor_methods() -> None:
         "argmax": R.argmax, "argmin": R.argmin, "cumsum": R.cumsum, "gather": R.gather,
         "sort": R.sort, "topk": R.topk, "norm": R.norm, "dist": R.dist,
         "all": _no_grad(lambda a, dim=None: a.all(axis=dim)), "any": _no_grad(lambda a, dim=None: a.any(axis=dim)),
-        "isnan": _no_grad(np.isnan), "isinf": _no_grad(np.isinf), "isfinite": _no_grad(np.isfinite),
+        "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite,
         "reshape": _shape_method(S.reshape), "view": _shape_method(S.reshape),
         "permute": _shape_method(S.permute), "expand": _shape_method(S.expand),
         "broadcast_to": _shape_method(S.broadcast_to), "repeat": _shape_method(S.repeat),
@@ -120,8 +135,21 @@ def bind_tensor_methods() -> None:
         "flip": lambda self, *dims: S.getitem(self, tuple(
             slice(None, None, -1) if d in {x % self.ndim for x in S.shape_arg(dims)} else slice(None)
             for d in range(self.ndim))),
-        "masked_fill": lambda self, mask, value: E.where(mask, value, self),
-        "contiguous": lambda self: self,
+        "masked_fill": S.masked_fill, "masked_fill_": _inplace_of(S.masked_fill, 1),
+        "scatter": R.scatter, "scatter_": _inplace_of(R.scatter, 2), "scatter_add": R.scatter_add,
+        "scatter_add_": _inplace_of(R.scatter_add, 2), "index_add": R.index_add,
+        "index_add_": _inplace_of(R.index_add, 2), "index_select": S.index_select,
+        "cumprod": R.cumprod, "median": R.median, "argsort": R.argsort, "unique": R.unique,
+        "bincount": R.bincount, "floor": E.floor, "ceil": E.ceil, "trunc": E.trunc, "round": E.round,
+        "nonzero": E.nonzero, "allclose": E.allclose, "equal": E.equal,
+        "where": lambda self, condition, other: E.where(condition, self, other),
+        "repeat_interleave": S.repeat_interleave, "unflatten": S.unflatten, "movedim": S.movedim,
+        "narrow": S.narrow, "roll": S.roll, "tile": S.tile,
+        "mm": L.mm, "bmm": L.bmm, "outer": L.outer, "diag": L.diag, "tril": L.tril, "triu": L.triu,
+        "type_as": lambda self, other: self.to(other.dtype),
+        "is_floating_point": lambda self: self.dtype.kind == "f",
+        "is_contiguous": lambda self: bool(self.data.flags.c_contiguous),
+        "contiguous": lambda self: self if self.data.flags.c_contiguous else S.clone(self),
         "matmul": L.matmul, "dot": L.dot,
         "long": _to_type(B.int64), "int": _to_type(B.int32), "bool": _to_type(B.bool_), "half": _to_type(B.float16),
         "type": lambda self, dtype=None: f"shenjing.{self.dtype}" if dtype is None else self.to(dtype),

@@ -17,7 +17,8 @@ __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos",
     "tanh", "sigmoid", "relu", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast", "move",
     "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "remainder", "fmod", "bitwise_and", "bitwise_or",
-    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "floor", "ceil",
+    "trunc", "round", "isnan", "isinf", "isfinite", "allclose", "equal", "nonzero",
 ]
 
 
@@ -407,15 +408,16 @@ def _check_same_device(a, b, name):
         raise TypeError(f"{name}: tensors are on different devices ({a.device} and {b.device})")
 
 
-def add(a, b) -> Tensor:
-    """a + b with broadcasting."""
+def add(a, b, alpha=1) -> Tensor:
+    """a + alpha·b with broadcasting."""
     _check_same_device(a, b, "add")
-    return _binary(Add)(a, b)
+    return _binary(Add)(a, b if alpha == 1 else mul(b, alpha))
 
 
-def sub(a, b) -> Tensor:
-    """a - b with broadcasting; booleans are refused, as in PyTorch (``~`` or ``logical_not`` invert a mask)."""
+def sub(a, b, alpha=1) -> Tensor:
+    """a - alpha·b with broadcasting; booleans are refused, as in PyTorch (``~`` or ``logical_not`` invert a mask)."""
     _check_same_device(a, b, "sub")
+    b = b if alpha == 1 else mul(b, alpha)
     if any(isinstance(x, bool) or isinstance(x, Tensor) and x.dtype == B.bool_ for x in (a, b)):
         raise DtypeError("sub: subtraction with a bool operand is not supported; use ~ or logical_not for a mask")
     return _binary(Sub)(a, b)
@@ -596,17 +598,82 @@ def minimum(a, b) -> Tensor:
     return _binary(Minimum)(a, b)
 
 
-def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way."""
+def where(condition, a=None, b=None):
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way.
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
+    if a is None and b is None:
+        return nonzero(condition, as_tuple=True)
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     return Where.apply(cond, *promote(a, b))
 
 
-def sign(x: Tensor) -> Tensor:
-    """sign(x) in {-1, 0, 1} (not differentiable: no graph)."""
-    return Tensor._wrap(np.sign(x.data))
+class PiecewiseConstant(Function):
+    """A step function f (sign, floor, ceil, trunc, round): its derivative is 0 wherever it exists,
+    and PyTorch's backward returns those zeros rather than refusing."""
+
+    @staticmethod
+    def forward(ctx, x, step):
+        return step(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return B.xp_of(grad).zeros_like(grad), None
+
+
+def _step(name: str, ufunc):
+    def step(x: Tensor) -> Tensor:
+        return PiecewiseConstant.apply(x, ufunc)
+
+    step.__name__ = name
+    step.__doc__ = f"Element-wise ``{name}`` (its gradient is 0, as in PyTorch)."
+    return step
+
+
+sign, floor = _step("sign", np.sign), _step("floor", np.floor)
+ceil, trunc = _step("ceil", np.ceil), _step("trunc", np.trunc)
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:
+    """x rounded half to even (to ``decimals`` places, as ``torch.round``); gradient 0."""
+    return PiecewiseConstant.apply(x, lambda a: np.round(a, decimals))
+
+
+def _flags(ufunc):
+    def test(x) -> Tensor:
+        return Tensor._wrap(ufunc(_data(x)))
+
+    test.__name__ = ufunc.__name__
+    test.__doc__ = f"Element-wise ``{ufunc.__name__}`` test; a boolean tensor with no gradient."
+    return test
+
+
+isnan, isinf, isfinite = _flags(np.isnan), _flags(np.isinf), _flags(np.isfinite)
+
+
+def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """True when |a - b| <= atol + rtol |b| everywhere (``torch.allclose``).
+
+    >>> import shenjing as sj
+    >>> sj.allclose(sj.tensor([1.0, 2.0]), sj.tensor([1.0, 2.0 + 1e-9]))
+    True
+    """
+    return bool(np.allclose(_data(a), _data(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when ``a`` and ``b`` have the same shape and elements (``torch.equal``)."""
+    return a.shape == b.shape and bool((a.data == b.data).all())
+
+
+def nonzero(x: Tensor, as_tuple: bool = False):
+    """Indices of the non-zero elements: an int64 (count, ndim) tensor, or with ``as_tuple`` one
+    1-d index tensor per dimension (what ``x[x.nonzero(as_tuple=True)]`` and ``where(cond)`` use)."""
+    indices = np.nonzero(_data(x))
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(B.int64)) for i in indices)
+    return Tensor._wrap(B.xp_of(x.data).stack(indices, axis=-1).astype(B.int64))
 
 
 def cast(x: Tensor, dtype) -> Tensor:

@@ -20,6 +20,7 @@ from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_gra
 from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
 from .functional.elementwise import abs, clip, clamp, cos, exp, log, log1p, maximum, minimum, relu, sigmoid
 from .functional.elementwise import sin, sqrt, tanh, where
+from .functional.elementwise import add, div, mul, neg, pow, sub
 from .functional.elementwise import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, equal, floor,
                                      floor_divide, fmod, isfinite, isinf, isnan, logical_and, logical_not, logical_or,
                                      logical_xor, nonzero, remainder, round, sign, trunc)

@@ -121,7 +121,7 @@ def bind_tensor_methods() -> None:
         "sort": R.sort, "topk": R.topk, "norm": R.norm, "dist": R.dist,
         "all": _no_grad(lambda a, dim=None: a.all(axis=dim)), "any": _no_grad(lambda a, dim=None: a.any(axis=dim)),
         "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite,
-        "reshape": _shape_method(S.reshape), "view": _shape_method(S.reshape),
+        "reshape": _shape_method(S.reshape), "view": _shape_method(S.view),
         "permute": _shape_method(S.permute), "expand": _shape_method(S.expand),
         "broadcast_to": _shape_method(S.broadcast_to), "repeat": _shape_method(S.repeat),
         "view_as": lambda self, other: S.reshape(self, other.shape),

@@ -631,7 +631,12 @@ def _step(name: str, ufunc):
     return step
 
 
-sign, floor = _step("sign", np.sign), _step("floor", np.floor)
+def _sign(a):
+    """-1, 0 or 1; 0 for NaN, as PyTorch's sign."""
+    return np.where(np.isnan(a), a.dtype.type(0), np.sign(a)) if a.dtype.kind == "f" else np.sign(a)
+
+
+sign, floor = _step("sign", _sign), _step("floor", np.floor)
 ceil, trunc = _step("ceil", np.ceil), _step("trunc", np.trunc)
 
 

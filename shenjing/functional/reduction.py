@@ -286,8 +286,9 @@ def _source_grad(ctx, grad):
     """src's gradient: what the written positions received, in src's shape (zero past the index's extent)."""
     if not ctx.needs_input_grad[1]:
         return None
+    written = grad[ctx.positions]
     out = B.xp_of(grad).zeros(ctx.src_shape, dtype=grad.dtype)
-    out[tuple(slice(n) for n in ctx.positions[0].shape)] = grad[ctx.positions]
+    out[tuple(slice(n) for n in written.shape)] = written
     return out
 
 

@@ -198,7 +198,15 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return Reshape.apply(x, shape)
 
 
-view = reshape
+def view(x: Tensor, *shape) -> Tensor:
+    """``reshape`` that never copies, as PyTorch's ``view``: the result shares x's memory, and a
+    tensor whose layout cannot take the new shape without a copy (a transposed or strided one)
+    raises RuntimeError; ``reshape`` copies instead."""
+    out = reshape(x, *shape)
+    if x.numel() and not B.xp_of(x.data).may_share_memory(out.data, x.data):
+        raise RuntimeError(f"view: shape {out.shape} is not compatible with the memory layout of a tensor of "
+                           f"shape {x.shape} (it is not contiguous); use .reshape(...) instead")
+    return out
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -416,8 +424,15 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 
 def movedim(x: Tensor, source, destination) -> Tensor:
     """Dims ``source`` moved to positions ``destination``, the others keeping their order (``torch.movedim``)."""
-    order = np.moveaxis(np.arange(x.ndim), destination, source)
-    return permute(x, tuple(int(d) for d in order))
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have the same length")
+    source = [normalize_axes(d, x.ndim)[0] for d in source]
+    order = [d for d in range(x.ndim) if d not in source]
+    for to, moved in sorted(zip((normalize_axes(d, x.ndim)[0] for d in destination), source)):
+        order.insert(to, moved)
+    return permute(x, tuple(order))
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:

@@ -13,6 +13,9 @@ MASK = np.array([True, False, True])
 
 
 GATHER = np.array([[0, 0, 3], [2, 1, 1], [3, 3, 0]])
+SCATTER = np.array([[0, 1, 2, 0], [2, 0, 1, 1]])  # (2, 4) into a (3, 4) tensor along dim 0
+SELECT = np.array([2, 0, 2])
+FILL_MASK = np.array([[True, False, False, True]])
 
 
 def _assign(x, row):
@@ -153,6 +156,49 @@ CASES = [
     ("dist", lambda a, b: sj.dist(a, b), lambda a, b: __import__("torch").dist(a, b), [(3, 4), (4,)], None),
     ("normalize", lambda a: sj.nn.functional.normalize(a, dim=1),
      lambda a: __import__("torch").nn.functional.normalize(a, dim=1), [(3, 4)], None),
+    # the everyday tensor API
+    ("add_alpha", lambda a, b: a.add(b, alpha=2.5), lambda a, b: a.add(b, alpha=2.5), [(3, 4), (4,)], None),
+    ("sub_alpha", lambda a, b: sj.sub(a, b, alpha=0.5), lambda a, b: __import__("torch").sub(a, b, alpha=0.5),
+     [(3, 4), (3, 4)], None),
+    ("mm", sj.mm, lambda a, b: a.mm(b), [(3, 4), (4, 2)], None),
+    ("bmm", sj.bmm, lambda a, b: a.bmm(b), [(2, 3, 4), (2, 4, 5)], None),
+    ("outer", sj.outer, lambda a, b: a.outer(b), [(3,), (4,)], None),
+    ("diag_of_matrix", lambda a: sj.diag(a, 1), lambda a: a.diag(1), [(3, 4)], None),
+    ("diag_below", lambda a: a.diag(-1), lambda a: a.diag(-1), [(4, 3)], None),
+    ("diag_from_vector", lambda a: sj.diag(a, -2), lambda a: a.diag(-2), [(3,)], None),
+    ("tril", lambda a: sj.tril(a), lambda a: a.tril(), [(2, 3, 4)], None),
+    ("triu_offset", lambda a: a.triu(1), lambda a: a.triu(1), [(4, 3)], None),
+    ("roll_flat", lambda a: sj.roll(a, 2), lambda a: a.roll(2), [(3, 4)], None),
+    ("roll_dims", lambda a: a.roll((1, -2), (0, 1)), lambda a: a.roll((1, -2), (0, 1)), [(3, 4)], None),
+    ("tile", lambda a: sj.tile(a, (2,)), lambda a: a.tile((2,)), [(2, 3)], None),
+    ("cumprod", lambda a: sj.cumprod(a, 1), lambda a: a.cumprod(1), [(3, 4)], None),
+    ("median_all", lambda a: a.median(), lambda a: a.median(), [(3, 5)], "distinct"),
+    ("median_dim", lambda a: sj.median(a, 0).values, lambda a: a.median(0).values, [(4, 3)], "distinct"),
+    ("floor_round", lambda a: a.floor() * a + a.round() * a, lambda a: a.floor() * a + a.round() * a, [(3, 4)], None),
+    ("repeat_interleave", lambda a: a.repeat_interleave(2, dim=1), lambda a: a.repeat_interleave(2, dim=1),
+     [(2, 3)], None),
+    ("repeat_interleave_flat", lambda a: sj.repeat_interleave(a, 3), lambda a: a.repeat_interleave(3), [(2, 2)],
+     None),
+    ("unflatten", lambda a: a.unflatten(1, (2, -1)), lambda a: a.unflatten(1, (2, -1)), [(3, 6)], None),
+    ("movedim", lambda a: a.movedim(0, -1), lambda a: a.movedim(0, -1), [(2, 3, 4)], None),
+    ("narrow", lambda a: a.narrow(1, -3, 2), lambda a: a.narrow(1, -3, 2), [(3, 5)], None),
+    ("index_select", lambda a: a.index_select(0, SELECT), lambda a: a.index_select(0, _t(SELECT)), [(3, 4)], None),
+    ("masked_fill", lambda a: a.masked_fill(FILL_MASK, -1.5), lambda a: a.masked_fill(_t(FILL_MASK), -1.5),
+     [(3, 4)], None),
+    ("masked_fill_", lambda a: (a * 1.0).masked_fill_(FILL_MASK, 0.5) * a,
+     lambda a: (a * 1.0).masked_fill_(_t(FILL_MASK), 0.5) * a, [(3, 4)], None),
+    ("scatter", lambda a, b: a.scatter(0, SCATTER, b), lambda a, b: a.scatter(0, _t(SCATTER), b),
+     [(3, 4), (2, 4)], None),
+    ("scatter_", lambda a, b: (a * 1.0).scatter_(0, SCATTER, b), lambda a, b: (a * 1.0).scatter_(0, _t(SCATTER), b),
+     [(3, 4), (2, 4)], None),
+    ("scatter_add", lambda a, b: a.scatter_add(0, SCATTER, b), lambda a, b: a.scatter_add(0, _t(SCATTER), b),
+     [(3, 4), (2, 4)], None),
+    ("scatter_add_", lambda a, b: (a * 2.0).scatter_add_(0, SCATTER, b),
+     lambda a, b: (a * 2.0).scatter_add_(0, _t(SCATTER), b), [(3, 4), (2, 4)], None),
+    ("index_add", lambda a, b: a.index_add(1, SELECT, b, alpha=2.0), lambda a, b: a.index_add(1, _t(SELECT), b, alpha=2.0),
+     [(2, 4), (2, 3)], None),
+    ("index_add_", lambda a, b: (a * 1.0).index_add_(0, SELECT, b), lambda a, b: (a * 1.0).index_add_(0, _t(SELECT), b),
+     [(3, 2), (3, 2)], None),
     ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
     ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]

@@ -126,3 +126,47 @@ def test_format_like_torch(torch):
     for lib in (torch, sj):
         with pytest.raises(TypeError):
             format(lib.tensor([1.5]), ".3f")
+
+
+SPECIAL = np.array([1.5, -np.inf, np.nan, 0.0, np.inf, -2.5])
+
+
+@pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite", "sign", "floor", "ceil", "trunc", "round"])
+def test_tests_and_steps_match_torch(torch, name):
+    same(getattr(sj, name)(sj.tensor(SPECIAL)), getattr(torch, name)(torch.tensor(SPECIAL)))
+    same(getattr(sj.tensor(INTS[0]), name)(), getattr(torch.tensor(INTS[0]), name)())
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "ceil", "trunc", "round"])
+def test_steps_have_zero_gradients_as_in_torch(torch, name):
+    ours, theirs = sj.tensor(FLOATS[0], requires_grad=True), torch.tensor(FLOATS[0], requires_grad=True)
+    (getattr(ours, name)() * ours).sum().backward()
+    (getattr(theirs, name)() * theirs).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10)
+
+
+def test_round_to_decimals_is_half_to_even(torch):
+    a = np.array([0.125, 2.5, -1.375, 3.14159])
+    same(sj.round(sj.tensor(a), decimals=2), torch.round(torch.tensor(a), decimals=2))
+    same(sj.tensor(a).round(), torch.tensor(a).round())
+
+
+def test_allclose_and_equal(torch):
+    a = FLOATS[0]
+    for b in (a + 1e-9, a + 1e-3):
+        assert sj.allclose(sj.tensor(a), sj.tensor(b)) == torch.allclose(torch.tensor(a), torch.tensor(b))
+    assert sj.equal(sj.tensor(a), sj.tensor(a.copy())) is True
+    assert sj.tensor(a).equal(sj.tensor(a[:3])) is False
+    assert torch.equal(torch.tensor(a), torch.tensor(a[:3])) is False
+    assert sj.allclose(sj.tensor(SPECIAL), sj.tensor(SPECIAL), equal_nan=True)
+
+
+def test_nonzero_and_one_argument_where(torch):
+    a = np.array([[0.0, 1.5, 0.0], [2.0, 0.0, -1.0]])
+    same(sj.nonzero(sj.tensor(a)), torch.nonzero(torch.tensor(a)))
+    ours, theirs = sj.tensor(a).nonzero(as_tuple=True), torch.tensor(a).nonzero(as_tuple=True)
+    for x, y in zip(ours, theirs):
+        same(x, y)
+    for x, y in zip(sj.where(sj.tensor(a) > 0), torch.where(torch.tensor(a) > 0)):
+        same(x, y)
+    same(sj.tensor(a)[sj.where(sj.tensor(a) > 0)], torch.tensor(a)[torch.where(torch.tensor(a) > 0)])

@@ -65,3 +65,69 @@ def test_norm_spellings_and_bad_p(torch):
         sj.tensor(a).norm(-1)
     with pytest.raises(ValueError, match="p must be"):
         sj.tensor(a).norm("nuc")
+
+
+def pair(torch, array):
+    return sj.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+
+
+def test_cumprod_gradient_through_zeros_is_torchs(torch):
+    a = np.array([[2.0, 0.0, 3.0, 0.0, 1.5], [0.5, -1.0, 0.0, 2.0, 4.0], [1.0, 2.0, 3.0, 4.0, 5.0]])
+    ours, theirs = pair(torch, a)
+    upstream = np.random.default_rng(0).standard_normal(a.shape)
+    out, expected = ours.cumprod(1), theirs.cumprod(1)
+    assert_close(out, expected)
+    out.backward(sj.tensor(upstream))
+    expected.backward(torch.tensor(upstream))
+    assert_close(ours.grad, theirs.grad)
+    assert_close(sj.cumprod(sj.tensor([1, 2, 3]), 0), torch.cumprod(torch.tensor([1, 2, 3]), 0))
+
+
+def test_median_is_the_lower_median_with_its_index(torch):
+    a = np.array([[4.0, 1.0, 3.0, 2.0], [0.5, 9.0, -1.0, 7.0]])
+    assert_close(sj.tensor(a).median(), torch.tensor(a).median())
+    for keepdim in (False, True):
+        ours, theirs = sj.median(sj.tensor(a), 1, keepdim), torch.median(torch.tensor(a), 1, keepdim)
+        assert_close(ours.values, theirs.values)
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+        assert ours.indices.dtype == np.int64
+
+
+def test_argsort_unique_and_bincount_match_torch(torch):
+    a = np.array([[3.0, -1.0, 2.5], [0.0, 7.0, -4.0]])
+    for kw in ({}, {"dim": 0}, {"descending": True}):
+        np.testing.assert_array_equal(sj.tensor(a).argsort(**kw).numpy(), torch.tensor(a).argsort(**kw).numpy())
+    b = np.array([[3, 1, 3], [2, 1, 7]])
+    values, inverse, counts = sj.unique(sj.tensor(b), return_inverse=True, return_counts=True)
+    t_values, t_inverse, t_counts = torch.unique(torch.tensor(b), return_inverse=True, return_counts=True)
+    for x, y in ((values, t_values), (inverse, t_inverse), (counts, t_counts)):
+        assert x.dtype.name == str(y.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    assert_close(sj.tensor(b).unique(), torch.tensor(b).unique())
+    c = np.array([0, 2, 2, 5])
+    for weights in (None, np.array([0.5, 1.0, 2.0, 0.25], np.float32), np.array([1.0, 2.0, 3.0, 4.0])):
+        ours = sj.bincount(sj.tensor(c), None if weights is None else sj.tensor(weights), minlength=8)
+        theirs = torch.bincount(torch.tensor(c), None if weights is None else torch.tensor(weights), minlength=8)
+        assert ours.dtype.name == str(theirs.dtype).removeprefix("torch.")
+        assert_close(ours, theirs)
+    with pytest.raises(ValueError, match="1-d integer"):
+        sj.bincount(sj.tensor([1.0, 2.0]))
+
+
+def test_scatter_forms_match_torch(torch):
+    index = np.array([[0, 1, 2, 0], [2, 0, 1, 1]])
+    base, src = np.zeros((3, 4)), np.arange(20.0).reshape(4, 5)
+    assert_close(sj.tensor(base).scatter(0, sj.tensor(index), sj.tensor(src)),
+                 torch.tensor(base).scatter(0, torch.tensor(index), torch.tensor(src)))
+    assert_close(sj.tensor(base).scatter(1, sj.tensor(index[:, :3]), 2.5),
+                 torch.tensor(base).scatter(1, torch.tensor(index[:, :3]), 2.5))
+    ours = sj.tensor(base)
+    alias = ours
+    ours.scatter_add_(0, sj.tensor(index), sj.tensor(src))
+    assert ours is alias
+    assert_close(ours, torch.tensor(base).scatter_add_(0, torch.tensor(index), torch.tensor(src)))
+    ours.index_add_(1, sj.tensor([3, 3]), sj.tensor(np.ones((3, 2))), alpha=2)
+    expected = torch.tensor(base).scatter_add_(0, torch.tensor(index), torch.tensor(src))
+    assert_close(ours, expected.index_add_(1, torch.tensor([3, 3]), torch.ones(3, 2, dtype=torch.float64), alpha=2))
+    with pytest.raises(ValueError, match="index"):
+        sj.tensor(base).scatter(0, sj.tensor(index[0]), 1.0)

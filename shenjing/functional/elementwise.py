@@ -109,41 +109,33 @@ class Pow(Function):
 
 
 class Remainder(Function):
-    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``): r = a - ⌊a/b⌋ b;
-    dr/da = 1, dr/db = -⌊a/b⌋."""
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``): r = a - q b with q = ⌊a/b⌋;
+    dr/da = 1, dr/db = -q."""
+
+    remainder = staticmethod(np.remainder)
+    quotient = staticmethod(np.floor_divide)
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.remainder(a, b)
+            return ctx.remainder(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        return _modulo_grads(ctx, grad, np.floor_divide)
-
-
-class Fmod(Function):
-    """a mod b with the sign of a (C's ``fmod``): r = a - trunc(a/b) b; dr/da = 1, dr/db = -trunc(a/b)."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.a, ctx.b = a, b
+        a, b = ctx.a, ctx.b
+        need_a, need_b = ctx.needs_input_grad
+        ga = unbroadcast(grad, _shape(a)) if need_a else None
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.fmod(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _modulo_grads(ctx, grad, lambda a, b: np.trunc(a / b))
+            gb = unbroadcast(-grad * ctx.quotient(a, b), _shape(b)) if need_b else None
+        return ga, gb
 
 
-def _modulo_grads(ctx, grad, quotient):
-    a, b = ctx.a, ctx.b
-    need_a, need_b = ctx.needs_input_grad
-    ga = unbroadcast(grad, _shape(a)) if need_a else None
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gb = unbroadcast(-grad * quotient(a, b), _shape(b)) if need_b else None
-    return ga, gb
+class Fmod(Remainder):
+    """a mod b with the sign of a (C's ``fmod``): the same with q = trunc(a/b)."""
+
+    remainder = staticmethod(np.fmod)
+    quotient = staticmethod(lambda a, b: np.trunc(a / b))
 
 
 class Neg(Function):

@@ -385,9 +385,19 @@ def promote(*operands) -> list:
     return [_in_dtype(x, dtype) for x in operands]
 
 
+def _needs_promotion(a, b) -> bool:
+    """False for the common cases whose dtype is already the result's: two tensors of one dtype, or
+    a floating tensor with a Python number (the hot path skips ``result_type``)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a.dtype != b.dtype
+    tensor, scalar = (a, b) if isinstance(a, Tensor) else (b, a)
+    return not (isinstance(tensor, Tensor) and tensor.dtype.kind == "f" and type(scalar) in (float, int))
+
+
 def _binary(op):
     def apply(a, b):
-        a, b = promote(a, b)
+        if _needs_promotion(a, b):
+            a, b = promote(a, b)
         if op is Div:  # true division of integers gives the default float dtype
             a, b = _floating(a), _floating(b)
         return op.apply(a, b)

@@ -123,6 +123,12 @@ def _promote(a, b):
     return np.promote_types(a, b)
 
 
+def can_cast(source: np.dtype, target: np.dtype) -> bool:
+    """Whether an in-place result of dtype ``source`` may be written into ``target`` (PyTorch's rule:
+    never to a lower category, bool < integer < float)."""
+    return _CATEGORY[source.kind] <= _CATEGORY[target.kind]
+
+
 def scalar_dtype(value) -> np.dtype:
     """The dtype a Python (or NumPy) scalar stands for: bool, int64 or the default float dtype."""
     if isinstance(value, (bool, np.bool_)):

@@ -11,6 +11,7 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
+from ._util import DtypeError
 
 
 def _swap(fn):
@@ -23,11 +24,13 @@ def _shape_method(fn):
 
 def _inplace(op, ufunc):
     """``x += y`` / ``x.add_(y)``: written into x's array when no gradient is involved (or under
-    ``no_grad``); recorded as ``x = op(x, y)`` on the same object otherwise, as PyTorch records it."""
+    ``no_grad``); recorded as ``x = op(x, y)`` on the same object otherwise, as PyTorch records it.
+    x keeps its dtype; a result of a higher category (a float into an int tensor) raises, as in PyTorch."""
 
     def method(self, other):
+        _check_castable(self, other, op.__name__)
         if self._records_write(other):
-            return self._rebind(op(self._previous(), other))
+            return self._rebind(op(self._previous(), other).to(self.dtype))
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data)
         return self
 
@@ -47,6 +50,15 @@ def _inplace_of(fn, other_at: int):
         return self
 
     return method
+
+
+def _check_castable(self, other, name: str) -> None:
+    operand = E._scalar(other)
+    if not isinstance(operand, (Tensor, bool, int, float)):
+        operand = B.asarray(operand)  # a list or an array
+    result = B.result_type(self, operand)
+    if not B.can_cast(result, self.dtype):
+        raise DtypeError(f"{name}_: the result type {result} can't be cast to the tensor's dtype {self.dtype}")
 
 
 def _clamp_(self, min=None, max=None):

@@ -95,3 +95,21 @@ def test_linear_on_an_int64_input_raises_as_torch(torch):
         layer(sj.ones(2, 3, dtype=sj.int64))
     with pytest.raises(TypeError):
         sj.ones(2, 3) @ sj.ones(3, 2, dtype=sj.float64)
+
+
+def test_inplace_ops_keep_the_dtype_and_refuse_a_higher_category(torch):
+    for lib in (torch, sj):
+        x = lib.ones(2, dtype=lib.int64)
+        with pytest.raises(RuntimeError):
+            x += 1.5
+        x += 2
+        assert str(x.dtype).removeprefix("torch.") == "int64" and x.tolist() == [3, 3]
+        y = lib.ones(2)
+        y *= lib.ones(2, dtype=lib.float64)
+        assert str(y.dtype).removeprefix("torch.") == "float32"
+    w = sj.ones(2, requires_grad=True)
+    z = w * 2
+    z += sj.ones(2, dtype=sj.float64)  # recorded in the graph, still float32
+    assert z.dtype == np.float32
+    z.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0])

@@ -172,6 +172,8 @@ def result_type(*operands) -> np.dtype:
     for x in operands:
         if isinstance(x, (np.generic, bool, int, float)):
             scalar = _promote(scalar, scalar_dtype(x))
+        elif not hasattr(x, "dtype"):
+            raise TypeError(f"expected a Tensor, an array or a number as an operand, got {type(x).__name__}")
         elif x.ndim == 0:
             zero_dim = _promote(zero_dim, x.dtype)
         else:

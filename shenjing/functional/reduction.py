@@ -343,17 +343,19 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     As in PyTorch, ``x.var(dim, unbiased, keepdim)`` positionally, or ``correction=`` by keyword
     (``unbiased=False`` is ``correction=0``).
     """
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    return Var.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
+    return _spread(Var, x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         axis=None, keepdims=None) -> Tensor:
     """Standard deviation √var (same arguments as :func:`var`); its gradient is 0 where σ = 0, as in PyTorch."""
+    return _spread(Std, x, dim, unbiased, keepdim, correction, axis, keepdims)
+
+
+def _spread(op, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor:
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    return Std.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
+    return op.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:

@@ -539,7 +539,7 @@ def recurrent_layers(input: Tensor, hx, weights, mode: str = "gru", num_layers: 
     >>> w = [sj.randn(3 * 4, 2) * 0.1, sj.randn(3 * 4, 4) * 0.1, None, None]
     >>> output, h_n = F.recurrent_layers(sj.randn(5, 7, 2), None, w, mode="gru")
     >>> output.shape, h_n.shape
-    ((5, 7, 4), (1, 5, 4))
+    ((5, 7, 4), (1, 7, 4))
     """
     gates = _check_mode(mode)
     where = f"recurrent_layers(mode={mode!r})"

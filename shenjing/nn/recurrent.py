@@ -113,7 +113,7 @@ class RNN(RNNBase):
     >>> rnn = sj.nn.RNN(input_size=3, hidden_size=5, num_layers=2)
     >>> output, h_n = rnn(sj.randn(7, 4, 3))
     >>> output.shape, h_n.shape
-    ((7, 4, 5), (2, 7, 5))
+    ((7, 4, 5), (2, 4, 5))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",

@@ -798,7 +798,7 @@ isnan, isinf, isfinite = _flags(np.isnan), _flags(np.isinf), _flags(np.isfinite)
 
 
 def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
-    """True when |a - b| <= atol + rtol |b| everywhere (``torch.allclose``).
+    """True when ``|a - b| <= atol + rtol |b|`` everywhere (``torch.allclose``).
 
     >>> import shenjing as sj
     >>> sj.allclose(sj.tensor([1.0, 2.0]), sj.tensor([1.0, 2.0 + 1e-9]))

@@ -380,8 +380,8 @@ def _spread(op, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
-    """The p-norm ‖x‖_p = (Σ_i |x_i|^p)^{1/p} over ``dim`` (all elements when None); ``p`` is a
-    positive number, ``inf`` (max |x_i|) or ``'fro'`` (2). The gradient at ‖x‖ = 0 is 0, as in PyTorch.
+    """The p-norm ``‖x‖_p = (Σ_i |x_i|^p)^{1/p}`` over ``dim`` (all elements when None); ``p`` is a
+    positive number, ``inf`` (``max |x_i|``) or ``'fro'`` (2). The gradient at ‖x‖ = 0 is 0, as in PyTorch.
 
     >>> import shenjing as sj
     >>> float(sj.tensor([3.0, -4.0]).norm())

@@ -178,6 +178,13 @@ def test_every_name_of_every_all_is_in_the_reference(module_name):
                               f"and a new module a page with an '.. automodule::' line")
 
 
+def test_methods_described_by_hand_have_no_docstring_of_their_own():
+    """A method that gains a docstring is listed by autodoc; describing it by hand too duplicates it."""
+    tensor_methods = [m for m in _described_methods() if hasattr(shenjing.Tensor, m)]
+    documented_twice = [m for m in tensor_methods if inspect.getdoc(getattr(shenjing.Tensor, m))]
+    assert not documented_twice, f"docs/api/shenjing.rst describes {documented_twice} by hand: remove them there"
+
+
 def test_directives_name_real_objects():
     for kind, name in _directives():
         if kind != "py:data":

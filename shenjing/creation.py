@@ -147,22 +147,42 @@ def full_like(other: Tensor, fill_value, dtype=None, requires_grad: bool = False
 
 
 def empty_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor of ``other``'s shape, dtype and device."""
+    """An uninitialised tensor of ``other``'s shape, dtype and device.
+
+    >>> import shenjing as sj
+    >>> sj.empty_like(sj.ones(2, 3)).shape
+    (2, 3)
+    """
     return _make(B.xp_of(other.data).empty(other.shape, dtype=B.as_dtype(dtype or other.dtype)), requires_grad)
 
 
 def rand_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) draws of ``other``'s shape, dtype and device (seeded global generator)."""
+    """Uniform [0, 1) draws of ``other``'s shape, dtype and device (seeded global generator).
+
+    >>> import shenjing as sj
+    >>> sj.rand_like(sj.ones(2, 3, dtype=sj.float64)).dtype
+    dtype('float64')
+    """
     return rand(other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad)
 
 
 def randn_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal draws of ``other``'s shape, dtype and device (seeded global generator)."""
+    """Standard normal draws of ``other``'s shape, dtype and device (seeded global generator).
+
+    >>> import shenjing as sj
+    >>> sj.randn_like(sj.ones(4)).shape
+    (4,)
+    """
     return randn(other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad)
 
 
 def numel(x: Tensor) -> int:
-    """The number of elements of ``x``."""
+    """The number of elements of ``x``.
+
+    >>> import shenjing as sj
+    >>> sj.numel(sj.ones(2, 3))
+    6
+    """
     return x.numel()
 
 

@@ -525,7 +525,12 @@ def remainder(a, b) -> Tensor:
 
 def fmod(a, b) -> Tensor:
     """a - trunc(a/b) b, the remainder with the sign of the dividend (C's fmod, ``torch.fmod``);
-    d/da = 1, d/db = -trunc(a/b)."""
+    d/da = 1, d/db = -trunc(a/b).
+
+    >>> import shenjing as sj
+    >>> sj.fmod(sj.tensor([-7.0, 7.0]), 3), sj.tensor([-7.0, 7.0]) % 3
+    (tensor([-1.,  1.]), tensor([2., 1.]))
+    """
     _check_same_device(a, b, "fmod")
     a, b = promote(a, b)
     _integer_divisor_check("fmod", a, b)
@@ -554,14 +559,24 @@ bitwise_and, bitwise_or, bitwise_xor = _bitwise(np.bitwise_and), _bitwise(np.bit
 
 
 def bitwise_not(x: Tensor) -> Tensor:
-    """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient).
+
+    >>> import shenjing as sj
+    >>> ~sj.tensor([True, False]), ~sj.tensor([0, 5])
+    (tensor([False,  True], dtype=bool), tensor([-1, -6], dtype=int64))
+    """
     if x.dtype.kind not in "biu":
         raise DtypeError(f"bitwise_not (~): needs a bool or integer tensor, got {x.dtype}")
     return Tensor._wrap(np.invert(x.data))
 
 
 def logical_not(x: Tensor) -> Tensor:
-    """True where ``x`` is zero (any dtype); a boolean tensor with no gradient."""
+    """True where ``x`` is zero (any dtype); a boolean tensor with no gradient.
+
+    >>> import shenjing as sj
+    >>> sj.logical_not(sj.tensor([0.0, 2.0]))
+    tensor([ True, False], dtype=bool)
+    """
     return Tensor._wrap(np.logical_not(_data(x)))
 
 
@@ -781,7 +796,12 @@ ceil, trunc = _step("ceil", np.ceil), _step("trunc", np.trunc)
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:
-    """x rounded half to even (to ``decimals`` places, as ``torch.round``); gradient 0."""
+    """x rounded half to even (to ``decimals`` places, as ``torch.round``); gradient 0.
+
+    >>> import shenjing as sj
+    >>> sj.round(sj.tensor([0.5, 1.5, 2.567])), sj.round(sj.tensor([2.567]), decimals=2)
+    (tensor([0., 2., 3.]), tensor([2.57]))
+    """
     return PiecewiseConstant.apply(x, lambda a: np.round(a, decimals))
 
 
@@ -808,13 +828,25 @@ def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = Fal
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
-    """True when ``a`` and ``b`` have the same shape and elements (``torch.equal``)."""
+    """True when ``a`` and ``b`` have the same shape and elements (``torch.equal``).
+
+    >>> import shenjing as sj
+    >>> sj.equal(sj.tensor([1, 2]), sj.tensor([1, 2])), sj.equal(sj.tensor([1, 2]), sj.tensor([1, 3]))
+    (True, False)
+    """
     return a.shape == b.shape and bool((a.data == b.data).all())
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):
     """Indices of the non-zero elements: an int64 (count, ndim) tensor, or with ``as_tuple`` one
-    1-d index tensor per dimension (what ``x[x.nonzero(as_tuple=True)]`` and ``where(cond)`` use)."""
+    1-d index tensor per dimension (what ``x[x.nonzero(as_tuple=True)]`` and ``where(cond)`` use).
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([[0, 3], [4, 0]])
+    >>> x.nonzero(), x[x.nonzero(as_tuple=True)]
+    (tensor([[0, 1],
+            [1, 0]], dtype=int64), tensor([3, 4], dtype=int64))
+    """
     indices = np.nonzero(_data(x))
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(B.int64)) for i in indices)

@@ -191,13 +191,23 @@ def _check_ndim(name: str, expected: int, *tensors) -> None:
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
-    """The matrix product of (n, m) and (m, p) matrices (``torch.mm``: no broadcasting)."""
+    """The matrix product of (n, m) and (m, p) matrices (``torch.mm``: no broadcasting).
+
+    >>> import shenjing as sj
+    >>> sj.mm(sj.ones(2, 3), sj.ones(3, 4)).shape
+    (2, 4)
+    """
     _check_ndim("mm", 2, a, b)
     return matmul(a, b)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
-    """Batched matrix products (b, n, m) @ (b, m, p) -> (b, n, p) (``torch.bmm``: no broadcasting)."""
+    """Batched matrix products (b, n, m) @ (b, m, p) -> (b, n, p) (``torch.bmm``: no broadcasting).
+
+    >>> import shenjing as sj
+    >>> sj.bmm(sj.ones(5, 2, 3), sj.ones(5, 3, 4)).shape
+    (5, 2, 4)
+    """
     _check_ndim("bmm", 3, a, b)
     if a.shape[0] != b.shape[0]:
         raise ValueError(f"bmm: batch sizes differ, got shapes {a.shape} and {b.shape}")
@@ -237,7 +247,13 @@ class Diag(Function):
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:
     """``torch.diag``: a 1-d x becomes the square matrix with x on diagonal k (k > 0 above the main
-    one); a 2-d x gives its k-th diagonal as a vector."""
+    one); a 2-d x gives its k-th diagonal as a vector.
+
+    >>> import shenjing as sj
+    >>> sj.diag(sj.tensor([1.0, 2.0])), sj.diag(sj.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    (tensor([[1., 0.],
+            [0., 2.]]), tensor([1., 4.]))
+    """
     if x.ndim not in (1, 2):
         raise ValueError(f"diag: expected a 1-d or 2-d tensor, got shape {x.shape}")
     return Diag.apply(x, int(diagonal))

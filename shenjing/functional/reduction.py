@@ -571,7 +571,12 @@ def cumprod(x: Tensor, dim: int) -> Tensor:
 
 def median(x: Tensor, dim=None, keepdim: bool = False):
     """The lower median (element ⌊(n-1)/2⌋ in sorted order, as ``torch.median``): a scalar tensor
-    with no ``dim``, else ``(values, indices)``. The gradient goes to the median element."""
+    with no ``dim``, else ``(values, indices)``. The gradient goes to the median element.
+
+    >>> import shenjing as sj
+    >>> sj.median(sj.tensor([3.0, 1.0, 4.0, 2.0]))
+    tensor(2.)
+    """
     if dim is None:
         return median(x.reshape(-1), 0).values
     (axis,) = normalize_axes(dim, x.ndim)
@@ -583,14 +588,24 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """The int64 indices that sort ``x`` along ``dim`` (ties keep their order; no gradient)."""
+    """The int64 indices that sort ``x`` along ``dim`` (ties keep their order; no gradient).
+
+    >>> import shenjing as sj
+    >>> sj.argsort(sj.tensor([3.0, 1.0, 2.0]))
+    tensor([1, 2, 0], dtype=int64)
+    """
     return sort(x, dim, descending).indices
 
 
 def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim=None):
     """The distinct elements of ``x`` in ascending order (``torch.unique`` over the flattened tensor),
-    with the int64 inverse indices (x's shape) and counts when asked; no gradient."""
+    with the int64 inverse indices (x's shape) and counts when asked; no gradient.
+
+    >>> import shenjing as sj
+    >>> sj.unique(sj.tensor([3, 1, 3, 2]))
+    tensor([1, 2, 3], dtype=int64)
+    """
     if dim is not None:
         raise NotImplementedError("unique: only dim=None (the flattened tensor) is supported")
     values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True)
@@ -604,7 +619,12 @@ def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_
 
 def bincount(x: Tensor, weights=None, minlength: int = 0) -> Tensor:
     """Counts of each value 0..max(x) in a 1-d non-negative integer tensor (sums of ``weights``
-    when given); no gradient."""
+    when given); no gradient.
+
+    >>> import shenjing as sj
+    >>> sj.bincount(sj.tensor([0, 2, 2, 3]))
+    tensor([1, 0, 2, 1], dtype=int64)
+    """
     if x.ndim != 1 or x.dtype.kind not in "iu":
         raise ValueError(f"bincount: expected a 1-d integer tensor, got shape {x.shape} and dtype {x.dtype}")
     w = None if weights is None else (weights.data if isinstance(weights, Tensor) else np.asarray(weights))
@@ -631,17 +651,35 @@ def _scatter(op, x: Tensor, dim: int, index, src, name: str) -> Tensor:
 
 def scatter(x: Tensor, dim: int, index, src) -> Tensor:
     """x with ``src`` (a tensor, or a scalar) written at ``index`` along ``dim`` (``torch.scatter``):
-    for dim 0, out[index[i][j]][j] = src[i][j]."""
+    for dim 0, out[index[i][j]][j] = src[i][j].
+
+    >>> import shenjing as sj
+    >>> sj.scatter(sj.zeros(2, 3), 1, sj.tensor([[2], [0]]), 1.0)
+    tensor([[0., 0., 1.],
+            [1., 0., 0.]])
+    """
     return _scatter(Scatter, x, dim, index, src, "scatter")
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
-    """x with ``src`` added at ``index`` along ``dim``, repeats accumulating (``torch.scatter_add``)."""
+    """x with ``src`` added at ``index`` along ``dim``, repeats accumulating (``torch.scatter_add``).
+
+    >>> import shenjing as sj
+    >>> sj.scatter_add(sj.zeros(3), 0, sj.tensor([0, 2, 2]), sj.tensor([1.0, 2.0, 3.0]))
+    tensor([1., 0., 5.])
+    """
     return _scatter(ScatterAdd, x, dim, index, src, "scatter_add")
 
 
 def index_add(x: Tensor, dim: int, index, source: Tensor, alpha=1) -> Tensor:
-    """x with alpha·source[i] added to slice index[i] along ``dim``, repeats accumulating (``torch.index_add``)."""
+    """x with alpha·source[i] added to slice index[i] along ``dim``, repeats accumulating (``torch.index_add``).
+
+    >>> import shenjing as sj
+    >>> sj.index_add(sj.zeros(3, 2), 0, sj.tensor([0, 0]), sj.ones(2, 2))
+    tensor([[2., 2.],
+            [0., 0.],
+            [0., 0.]])
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
     if index.ndim != 1 or source.ndim != x.ndim or source.shape[axis] != len(index):

@@ -207,7 +207,12 @@ def reshape(x: Tensor, *shape) -> Tensor:
 def view(x: Tensor, *shape) -> Tensor:
     """``reshape`` that never copies, as PyTorch's ``view``: the result shares x's memory, and a
     tensor whose layout cannot take the new shape without a copy (a transposed or strided one)
-    raises RuntimeError; ``reshape`` copies instead."""
+    raises RuntimeError; ``reshape`` copies instead.
+
+    >>> import shenjing as sj
+    >>> sj.arange(6).view(3, 2).shape
+    (3, 2)
+    """
     out = reshape(x, *shape)
     if x.numel() and not B.xp_of(x.data).may_share_memory(out.data, x.data):
         raise RuntimeError(f"view: shape {out.shape} is not compatible with the memory layout of a tensor of "
@@ -477,14 +482,24 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
 
 
 def tile(x: Tensor, dims) -> Tensor:
-    """``torch.tile``: ``repeat`` with missing leading repeat counts taken as 1."""
+    """``torch.tile``: ``repeat`` with missing leading repeat counts taken as 1.
+
+    >>> import shenjing as sj
+    >>> sj.tile(sj.tensor([1, 2]), (2,))
+    tensor([1, 2, 1, 2], dtype=int64)
+    """
     dims = shape_arg((dims,))
     return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
 
 
 def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
     """Each element (each slice along ``dim``; of the flattened tensor when None) repeated ``repeats``
-    times in place: [a, b] -> [a, a, b, b] (``repeats`` an int or one count per element)."""
+    times in place: [a, b] -> [a, a, b, b] (``repeats`` an int or one count per element).
+
+    >>> import shenjing as sj
+    >>> sj.repeat_interleave(sj.tensor([1, 2]), 2)
+    tensor([1, 1, 2, 2], dtype=int64)
+    """
     if dim is None:
         x, dim = x.reshape(-1), 0
     (axis,) = normalize_axes(dim, x.ndim)
@@ -493,13 +508,23 @@ def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    """Dim ``dim`` split into ``sizes`` (one may be -1): (2, 12) with dim 1, (3, 4) -> (2, 3, 4)."""
+    """Dim ``dim`` split into ``sizes`` (one may be -1): (2, 12) with dim 1, (3, 4) -> (2, 3, 4).
+
+    >>> import shenjing as sj
+    >>> sj.unflatten(sj.ones(2, 12), 1, (3, 4)).shape
+    (2, 3, 4)
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     return reshape(x, x.shape[:axis] + tuple(sizes) + x.shape[axis + 1:])
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
-    """Dims ``source`` moved to positions ``destination``, the others keeping their order (``torch.movedim``)."""
+    """Dims ``source`` moved to positions ``destination``, the others keeping their order (``torch.movedim``).
+
+    >>> import shenjing as sj
+    >>> sj.movedim(sj.ones(2, 3, 4), 0, -1).shape
+    (3, 4, 2)
+    """
     source = [source] if isinstance(source, int) else list(source)
     destination = [destination] if isinstance(destination, int) else list(destination)
     if len(source) != len(destination):
@@ -512,7 +537,12 @@ def movedim(x: Tensor, source, destination) -> Tensor:
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """x[..., start:start + length, ...] along ``dim`` (``start`` may be negative)."""
+    """x[..., start:start + length, ...] along ``dim`` (``start`` may be negative).
+
+    >>> import shenjing as sj
+    >>> sj.narrow(sj.arange(6), 0, 1, 3)
+    tensor([1, 2, 3], dtype=int64)
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     start = start + x.shape[axis] if start < 0 else start
     if not 0 <= start <= start + length <= x.shape[axis]:
@@ -521,7 +551,13 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
-    """The slices of ``x`` along ``dim`` at the 1-d ``index`` (repeats allowed: their gradients add up)."""
+    """The slices of ``x`` along ``dim`` at the 1-d ``index`` (repeats allowed: their gradients add up).
+
+    >>> import shenjing as sj
+    >>> sj.index_select(sj.arange(6).reshape(3, 2), 0, sj.tensor([2, 0]))
+    tensor([[4, 5],
+            [0, 1]], dtype=int64)
+    """
     (axis,) = normalize_axes(dim, x.ndim)
     index = _index_arg(index, B.xp_of(x.data))
     if index.ndim != 1 or index.dtype.kind not in "iu":
@@ -531,7 +567,13 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
-    """``value`` where the boolean ``mask`` (broadcast to x) holds, x elsewhere, in x's dtype."""
+    """``value`` where the boolean ``mask`` (broadcast to x) holds, x elsewhere, in x's dtype.
+
+    >>> import shenjing as sj
+    >>> x = sj.tensor([1.0, -2.0, 3.0])
+    >>> x.masked_fill(x < 0, 0.0)
+    tensor([1., 0., 3.])
+    """
     value = value.to(x.dtype) if isinstance(value, Tensor) else value
     out = where(mask, value, x)
     return out if out.dtype == x.dtype else out.to(x.dtype)

@@ -12,9 +12,10 @@ import importlib
 from . import _backend, _memory
 from ._memory import retain_freed_memory
 from ._backend import (
-    bool_, cuda_available, float16, float32, float64, get_default_dtype, int32, int64, manual_seed,
-    set_default_dtype,
+    bool_, cuda_available, device, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
+    manual_seed, set_default_dtype, uint8,
 )
+from .generator import Generator
 from .creation import *  # noqa: F403
 from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
@@ -26,7 +27,11 @@ from .functional.reduction import amax, amin, argmax, argmin, cumsum, gather, lo
 from .functional.reduction import sort, std, sum, topk, var
 from .functional.shape import cat, chunk, concatenate, flatten, permute, reshape, split, squeeze, stack
 from .functional.shape import transpose, unsqueeze
-from . import nn, optim, metrics, data  # noqa: E402
+from . import nn, optim, metrics, data, cuda  # noqa: E402
+from .io import save, load  # noqa: E402
+
+# torch's dtype aliases (they shadow builtins only as attributes: ``shenjing.float``)
+float, double, half, long, int, short, bool = float32, float64, float16, int64, int32, int16, bool_  # noqa: A001
 
 __version__ = "0.1.0"
 

@@ -186,17 +186,26 @@ def _read_safetensors(path) -> OrderedDict:
     return out
 
 
-def load(path) -> OrderedDict:
+def load(path, map_location=None, weights_only: bool = True) -> OrderedDict:
     """Read a file written by :func:`save` (or any .npz / .safetensors of plain arrays) into an
-    ordered dict of NumPy arrays. Never unpickles; a truncated or corrupt file raises ValueError.
+    ordered dict of arrays. Never unpickles; a truncated or corrupt file raises ValueError.
+
+    ``map_location`` (a device: ``'cpu'``, ``'cuda'``) places the arrays (NumPy arrays on the CPU
+    by default); ``weights_only`` is accepted for ported code and is always true here.
     """
     fmt = _format(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"io.load: no such file {os.fspath(path)!r}")
+    if not weights_only:
+        raise ValueError("io.load: weights_only=False would need pickle, which shenjing never loads")
     reader = _read_npz if fmt == ".npz" else _read_safetensors
     try:
-        return reader(path)
+        state = reader(path)
     except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError,
             struct.error) as err:
         raise ValueError(f"io.load: {os.fspath(path)!r} is corrupt, truncated or not a plain-array "
                          f"{fmt} file ({type(err).__name__}: {err})") from None
+    if map_location is None:
+        return state
+    device = B.parse_device(map_location)
+    return OrderedDict((k, B.to_device(v, device)) for k, v in state.items())

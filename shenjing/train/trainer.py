@@ -176,7 +176,8 @@ class Trainer:
         if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
             raise TypeError(f"Trainer: {what} data must be a Dataset, a DataLoader or an (X, y) tuple of arrays, "
                             f"got {type(data).__name__}")
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=self.seed if shuffle else None)
+        return DataLoader(data, batch_size=len(data) if batch_size is None else batch_size, shuffle=shuffle,
+                          seed=self.seed if shuffle else None)
 
     def _adopt(self, loader: DataLoader) -> DataLoader:
         """Make ``loader`` the training loader, continuing the random stream of the previous one

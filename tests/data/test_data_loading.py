@@ -35,12 +35,13 @@ def test_sequential_batches_cover_the_data_in_order_with_dtypes():
     assert len(DataLoader(TensorDataset(X, y), batch_size=4)) == 3
 
 
-def test_drop_last_and_full_batch():
+def test_drop_last_and_unbatched_samples():
     X, y = _data(10)
     loader = DataLoader(TensorDataset(X, y), batch_size=4, drop_last=True)
     assert len(loader) == 2 and [b[0].shape[0] for b in loader] == [4, 4]
-    (xb, yb), = list(DataLoader(TensorDataset(X, y), batch_size=None))
-    assert xb.shape == (10, 3)
+    samples = list(DataLoader(TensorDataset(X, y), batch_size=None))
+    assert len(samples) == 10 and samples[3][0].shape == (3,) and samples[3][1].shape == ()
+    np.testing.assert_array_equal(np.asarray(samples[3][0]), X[3])
 
 
 def test_shuffle_is_a_permutation_seeded_and_changes_each_epoch():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend as B
-from ..generator import Generator
+from ..generator import numpy_generator
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "ClassBalancedSampler"]
 
@@ -14,12 +14,8 @@ def make_generator(seed=None, generator=None) -> np.random.Generator:
     """A NumPy generator: ``generator``'s stream (a :class:`shenjing.Generator` or a NumPy one), a
     fresh one from ``seed``, or one seeded from shenjing's global generator (so
     ``shenjing.manual_seed`` makes it reproducible)."""
-    if isinstance(generator, Generator):
-        return generator.numpy
     if generator is not None:
-        if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"generator must be a shenjing.Generator or numpy.random.Generator, got {type(generator).__name__}")
-        return generator
+        return numpy_generator(generator)
     if seed is None:
         seed = int(B.rng().integers(2**63))
     if not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -22,6 +22,7 @@ from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
 from .functional.elementwise import abs, clip, clamp, cos, exp, log, log1p, maximum, minimum, relu, sigmoid
 from .functional.elementwise import sin, sqrt, tanh, where
 from .functional.linalg import dot, einsum, matmul, tensordot
+from .functional.distance import cdist
 from .functional.activation import log_softmax, softmax
 from .functional.reduction import amax, amin, argmax, argmin, cumsum, gather, logsumexp, max, mean, min, prod
 from .functional.reduction import sort, std, sum, topk, var

@@ -144,6 +144,18 @@ CASES = [
     ("topk", lambda a: a.topk(2, dim=0).values, lambda a: a.topk(2, dim=0).values, [(3, 4)], "distinct"),
     ("flip", lambda a: a.flip(0, 1), lambda a: a.flip(0, 1), [(3, 4)], None),
     ("norm", lambda a: a.norm(dim=1), lambda a: a.norm(dim=1), [(3, 4)], None),
+    # distances and similarities
+    ("cosine_similarity", lambda a, b: sj.nn.functional.cosine_similarity(a, b),
+     lambda a, b: __import__("torch").nn.functional.cosine_similarity(a, b), [(3, 4), (3, 4)], None),
+    ("cosine_similarity_bcast_last", lambda a, b: sj.nn.functional.cosine_similarity(a, b, dim=-1),
+     lambda a, b: __import__("torch").nn.functional.cosine_similarity(a, b, dim=-1), [(2, 3, 4), (4,)], None),
+    ("cdist_p2", sj.cdist, lambda a, b: __import__("torch").cdist(a, b), [(4, 3), (5, 3)], None),
+    ("cdist_p1_batch", lambda a, b: sj.cdist(a, b, p=1), lambda a, b: __import__("torch").cdist(a, b, p=1),
+     [(2, 4, 3), (2, 5, 3)], None),
+    ("cdist_p3_bcast", lambda a, b: sj.cdist(a, b, p=3), lambda a, b: __import__("torch").cdist(a, b, p=3),
+     [(2, 4, 3), (5, 3)], None),
+    ("cdist_pinf", lambda a, b: sj.cdist(a, b, p=float("inf")),
+     lambda a, b: __import__("torch").cdist(a, b, p=float("inf")), [(4, 3), (2, 3)], None),
     ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
     ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]

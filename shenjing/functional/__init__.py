@@ -8,6 +8,7 @@ from . import activation as _activation
 from . import attention as _attention
 from . import capsule as _capsule
 from . import conv as _conv
+from . import conv_transpose as _conv_transpose
 from . import distance as _distance
 from . import dropout as _dropout
 from . import elementwise as _elementwise
@@ -24,6 +25,7 @@ from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .capsule import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .conv_transpose import *  # noqa: F403
 from .distance import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .elementwise import *  # noqa: F403
@@ -38,8 +40,8 @@ from .shape import *  # noqa: F403
 
 __all__ = [
     name
-    for family in (_activation, _attention, _capsule, _conv, _distance, _dropout, _elementwise, _embedding, _linalg, _loss,
-                   _norm, _pool, _recurrent, _reduction, _shape)
+    for family in (_activation, _attention, _capsule, _conv, _conv_transpose, _distance, _dropout, _elementwise,
+                   _embedding, _linalg, _loss, _norm, _pool, _recurrent, _reduction, _shape)
     for name in family.__all__
 ]
 

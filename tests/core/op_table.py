@@ -156,6 +156,17 @@ CASES = [
      [(2, 4, 3), (5, 3)], None),
     ("cdist_pinf", lambda a, b: sj.cdist(a, b, p=float("inf")),
      lambda a, b: __import__("torch").cdist(a, b, p=float("inf")), [(4, 3), (2, 3)], None),
+    # transposed convolutions
+    ("conv_transpose2d_stride_pad_outpad", lambda x, w, b: sj.nn.functional.conv_transpose2d(x, w, b, 2, 1, 1),
+     lambda x, w, b: __import__("torch").nn.functional.conv_transpose2d(x, w, b, 2, 1, 1),
+     [(2, 4, 3, 4), (4, 3, 3, 2), (3,)], None),
+    ("conv_transpose2d_groups_dilation", lambda x, w: sj.nn.functional.conv_transpose2d(
+        x, w, stride=(1, 2), padding=(2, 0), groups=2, dilation=2),
+     lambda x, w: __import__("torch").nn.functional.conv_transpose2d(x, w, stride=(1, 2), padding=(2, 0), groups=2,
+                                                                     dilation=2), [(1, 4, 4, 3), (4, 1, 3, 3)], None),
+    ("conv_transpose1d", lambda x, w, b: sj.nn.functional.conv_transpose1d(x, w, b, 3, 1, 2, 1, 2),
+     lambda x, w, b: __import__("torch").nn.functional.conv_transpose1d(x, w, b, 3, 1, 2, 1, 2),
+     [(2, 3, 5), (3, 2, 3), (2,)], None),
     ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
     ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]

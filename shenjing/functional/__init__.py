@@ -20,6 +20,7 @@ from . import pool as _pool
 from . import recurrent as _recurrent
 from . import reduction as _reduction
 from . import shape as _shape
+from . import upsample as _upsample
 from ._bind import bind_tensor_methods
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
@@ -37,11 +38,13 @@ from .pool import *  # noqa: F403
 from .recurrent import *  # noqa: F403
 from .reduction import *  # noqa: F403
 from .shape import *  # noqa: F403
+from .upsample import *  # noqa: F403
 
 __all__ = [
     name
     for family in (_activation, _attention, _capsule, _conv, _conv_transpose, _distance, _dropout, _elementwise,
-                   _embedding, _linalg, _loss, _norm, _pool, _recurrent, _reduction, _shape)
+                   _embedding, _linalg, _loss, _norm, _pool, _recurrent, _reduction, _shape,
+                   _upsample)
     for name in family.__all__
 ]
 

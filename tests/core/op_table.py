@@ -167,6 +167,21 @@ CASES = [
     ("conv_transpose1d", lambda x, w, b: sj.nn.functional.conv_transpose1d(x, w, b, 3, 1, 2, 1, 2),
      lambda x, w, b: __import__("torch").nn.functional.conv_transpose1d(x, w, b, 3, 1, 2, 1, 2),
      [(2, 3, 5), (3, 2, 3), (2,)], None),
+    # resizing
+    ("interpolate_nearest_2d", lambda a: sj.nn.functional.interpolate(a, size=(5, 7)),
+     lambda a: __import__("torch").nn.functional.interpolate(a, size=(5, 7)), [(2, 3, 3, 4)], None),
+    ("interpolate_nearest_exact_1d", lambda a: sj.nn.functional.interpolate(a, scale_factor=1.7, mode="nearest-exact"),
+     lambda a: __import__("torch").nn.functional.interpolate(a, scale_factor=1.7, mode="nearest-exact"),
+     [(2, 3, 5)], None),
+    ("interpolate_bilinear", lambda a: sj.nn.functional.interpolate(a, scale_factor=(2, 1.5), mode="bilinear"),
+     lambda a: __import__("torch").nn.functional.interpolate(a, scale_factor=(2, 1.5), mode="bilinear"),
+     [(2, 2, 4, 4)], None),
+    ("interpolate_bilinear_align_corners", lambda a: sj.nn.functional.interpolate(
+        a, size=(3, 9), mode="bilinear", align_corners=True),
+     lambda a: __import__("torch").nn.functional.interpolate(a, size=(3, 9), mode="bilinear", align_corners=True),
+     [(1, 2, 5, 4)], None),
+    ("interpolate_linear_down", lambda a: sj.nn.functional.interpolate(a, size=4, mode="linear"),
+     lambda a: __import__("torch").nn.functional.interpolate(a, size=4, mode="linear"), [(2, 3, 9)], None),
     ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
     ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]

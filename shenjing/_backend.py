@@ -67,10 +67,10 @@ class device(str):
         text = str(spec)
         kind, _, number = text.partition(":")
         if kind not in ("cpu", "cuda") or (number and not number.isdigit()):
-            raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
+            raise RuntimeError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
         if index is not None:
             if number or not isinstance(index, (int, np.integer)) or index < 0:
-                raise ValueError(f"device index must be a non-negative integer given once, got {spec!r}, {index!r}")
+                raise RuntimeError(f"device index must be a non-negative integer given once, got {spec!r}, {index!r}")
             number = str(int(index))
         self = super().__new__(cls, f"{kind}:{number}" if number else kind)
         self.type, self.index = kind, int(number) if number else None

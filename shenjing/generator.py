@@ -33,10 +33,10 @@ class Generator:
         self.manual_seed(DEFAULT_SEED)
 
     def manual_seed(self, seed: int) -> Generator:
-        """Restart the stream from ``seed`` (a non-negative integer); returns the generator."""
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"Generator.manual_seed: seed must be a non-negative integer, got {seed!r}")
-        self._initial_seed = int(seed)
+        """Restart the stream from ``seed``, an integer taken modulo 2⁶⁴ as PyTorch does; returns the generator."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise RuntimeError(f"Generator.manual_seed: seed must be an integer, got {seed!r}")
+        self._initial_seed = int(seed) % 2**64
         self.numpy = np.random.default_rng(self._initial_seed)
         return self
 

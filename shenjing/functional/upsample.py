@@ -87,7 +87,7 @@ def _sizes(input: Tensor, size, scale_factor, spatial: int) -> tuple[tuple, tupl
                          f"got {scale_factor!r}")
     sizes = tuple(math.floor(n * float(s)) for n, s in zip(in_sizes, scales))
     if min(sizes) < 1:
-        raise ValueError(f"interpolate: scale_factor {scale_factor!r} gives an empty output from {in_sizes}")
+        raise RuntimeError(f"interpolate: scale_factor {scale_factor!r} gives an empty output from {in_sizes}")
     return sizes, tuple(float(s) for s in scales)
 
 
@@ -107,7 +107,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """
     input = as_tensor(input)
     if mode not in _SPATIAL:
-        raise ValueError(f"interpolate: mode must be one of {sorted(_SPATIAL)}, got {mode!r}")
+        raise NotImplementedError(f"interpolate: mode must be one of {sorted(_SPATIAL)}, got {mode!r}")
     spatial = input.ndim - 2
     if spatial not in _SPATIAL[mode]:
         raise NotImplementedError(f"interpolate: mode {mode!r} takes {' or '.join(str(s + 2) for s in _SPATIAL[mode])}"

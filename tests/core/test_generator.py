@@ -56,10 +56,18 @@ def test_loader_sampler_and_split_take_a_generator():
     assert a[0].indices == b[0].indices and a[1].indices == b[1].indices
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
-def test_bad_seed_names_the_argument(seed):
-    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+@pytest.mark.parametrize("seed", [1.5, "3"])
+def test_bad_seed_names_the_argument_with_torchs_exception_class(torch, seed):
+    with pytest.raises(RuntimeError, match="seed must be an integer"):
         sj.Generator().manual_seed(seed)
+    with pytest.raises((RuntimeError, TypeError)):
+        torch.Generator().manual_seed(seed)
+
+
+def test_negative_seeds_wrap_modulo_two_to_the_64_like_torch(torch):
+    assert sj.Generator().manual_seed(-1).initial_seed() == torch.Generator().manual_seed(-1).initial_seed()
+    np.testing.assert_array_equal(sj.rand(3, generator=sj.Generator().manual_seed(-1)).numpy(),
+                                  sj.rand(3, generator=sj.Generator().manual_seed(2**64 - 1)).numpy())
 
 
 def test_bad_generator_and_bad_state_raise_type_errors():

@@ -42,9 +42,11 @@ def test_to_accepts_a_device_object():
 
 
 @pytest.mark.parametrize("spec", ["gpu", "cuda:x", "cuda:-1"])
-def test_bad_device_names_what_was_expected(spec):
-    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:N'"):
+def test_bad_device_names_what_was_expected_with_torchs_exception_class(torch, spec):
+    with pytest.raises(RuntimeError, match="device must be 'cpu', 'cuda' or 'cuda:N'"):
         sj.device(spec)
+    with pytest.raises(RuntimeError):
+        torch.device(spec)
 
 
 def test_cuda_queries_agree_with_the_back_end():

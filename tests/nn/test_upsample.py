@@ -24,15 +24,15 @@ def test_upsample_layers_match_torch(torch, make, dtype):
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(), ValueError, "exactly one of size and scale_factor"),
     (dict(size=4, scale_factor=2), ValueError, "exactly one"),
-    (dict(size=4, mode="cubic"), ValueError, "mode must be one of"),
+    (dict(size=4, mode="cubic"), NotImplementedError, "mode must be one of"),
     (dict(size=4, mode="linear"), NotImplementedError, "takes 3-d input"),
     (dict(size=4, align_corners=True), ValueError, "align_corners"),
-    (dict(scale_factor=0.1), ValueError, "empty output"),
+    (dict(scale_factor=0.1), RuntimeError, "empty output"),
     (dict(size=(2, 3, 4)), ValueError, "size must be"),
 ])
 def test_interpolate_rejects_bad_arguments_like_torch(torch, kwargs, error, match):
     x = np.ones((1, 1, 4, 4))
     with pytest.raises(error, match=match):
         sj.nn.functional.interpolate(sj.tensor(x), **kwargs)
-    with pytest.raises((ValueError, NotImplementedError, RuntimeError)):
+    with pytest.raises(error):
         torch.nn.functional.interpolate(torch.tensor(x), **kwargs)

@@ -73,15 +73,22 @@ def _work(info: WorkerInfo, setup: tuple, produce, results) -> None:
     results.put(_Done())
 
 
-def _receive(results, process, worker_id: int):
+def _receive(results, process, worker_id: int, timeout: float):
+    """The next item from a worker; a dead worker, or a wait past ``timeout`` seconds (when > 0), raises."""
+    poll = min(_POLL_SECONDS, timeout) if timeout > 0 else _POLL_SECONDS
+    waited = 0.0
     while True:
         try:
-            item = results.get(timeout=_POLL_SECONDS)
+            item = results.get(timeout=poll)
             break
         except queue.Empty:
+            waited += poll
             if not process.is_alive():
                 raise RuntimeError(f"DataLoader worker {worker_id} exited unexpectedly "
                                    f"(exit code {process.exitcode})") from None
+            if 0 < timeout <= waited:
+                raise RuntimeError(f"DataLoader timed out after {timeout} seconds waiting for worker {worker_id}") \
+                    from None
     if isinstance(item, _Failure):
         item.error.add_note(f"raised in DataLoader worker process {worker_id}:\n{item.trace}")
         raise item.error
@@ -106,7 +113,7 @@ def run_workers(loader, producers: list, base_seed: int):
         while active:
             for worker in list(active):
                 w, process, results = worker
-                batch = _receive(results, process, w)
+                batch = _receive(results, process, w, loader.timeout)
                 if isinstance(batch, _Done):
                     active.remove(worker)
                 else:

@@ -118,33 +118,42 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler: Sampler | None = None,
-                 *, num_workers: int = 0, collate_fn=None, pin_memory: bool = False, drop_last: bool = False,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, prefetch_factor: int | None = None,
-                 persistent_workers: bool = False, seed: int | None = None):
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 seed: int | None = None):
         self.iterable = isinstance(dataset, IterableDataset)
-        _check_dataset(dataset, self.iterable, shuffle, sampler)
+        _check_dataset(dataset, self.iterable, shuffle, sampler or batch_sampler)
         if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool)
                                        or batch_size <= 0):
             raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: give either shuffle=True or a sampler, not both")
-        if sampler is not None and not hasattr(sampler, "__iter__"):
-            raise TypeError(f"DataLoader: sampler must be iterable, got {type(sampler).__name__}")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
+                             "and drop_last")
+        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+            if value is not None and not hasattr(value, "__iter__"):
+                raise TypeError(f"DataLoader: {name} must be iterable, got {type(value).__name__}")
         for name, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"DataLoader: {name} must be callable, got {type(fn).__name__}")
+        if not timeout >= 0:
+            raise ValueError(f"DataLoader: timeout must be a non-negative number of seconds, got {timeout!r}")
         self.num_workers = _workers(num_workers, prefetch_factor, persistent_workers)
         self.dataset = dataset
-        self.batch_size = None if batch_size is None else int(batch_size)
+        self.batch_sampler = batch_sampler
+        self.batch_size = None if batch_size is None or batch_sampler is not None else int(batch_size)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.pin_memory, self.persistent_workers = bool(pin_memory), bool(persistent_workers)
-        self.worker_init_fn = worker_init_fn
+        self.timeout, self.worker_init_fn = float(timeout), worker_init_fn
         self.prefetch_factor = 2 if prefetch_factor is None else int(prefetch_factor)
         self.multiprocessing_context = multiprocessing_context or _default_start_method()
         if sampler is None and not self.iterable:
-            sampler = (RandomSampler(dataset, generator=make_generator(seed, generator)) if shuffle
-                       else SequentialSampler(dataset))
+            sampler = getattr(batch_sampler, "sampler", None) or (
+                RandomSampler(dataset, generator=make_generator(seed, generator)) if shuffle
+                else SequentialSampler(dataset))
         self.sampler = sampler
 
     @property
@@ -165,6 +174,8 @@ class DataLoader:
         return len(self.dataset) if self.iterable else len(self.sampler)
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         if self.iterable and not hasattr(self.dataset, "__len__"):
             raise TypeError(f"DataLoader: the IterableDataset {type(self.dataset).__name__} has no __len__")
         n = self._size()
@@ -186,6 +197,8 @@ class DataLoader:
 
     def _plan(self) -> list:
         """This epoch's work, one item per batch: a slice or an index array (or one index without batching)."""
+        if self.batch_sampler is not None:
+            return [np.asarray(list(batch), dtype=np.int64) for batch in self.batch_sampler]
         indices = self._epoch_indices()
         if self.batch_size is None:
             return indices.tolist()
@@ -203,7 +216,7 @@ class DataLoader:
             yield self._fetch(item)
 
     def _fetch(self, item):
-        if self.batch_size is None:
+        if self.batch_size is None and self.batch_sampler is None:
             return (self.collate_fn or default_convert)(self.dataset[item])
         if self._fast():
             return _as_tensors(self.dataset.__getitems__(item))

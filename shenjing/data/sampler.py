@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import _backend as B
 from ..generator import numpy_generator
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "ClassBalancedSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "ClassBalancedSampler",
+           "BatchSampler"]
 
 
 def make_generator(seed=None, generator=None) -> np.random.Generator:
@@ -139,3 +142,27 @@ class ClassBalancedSampler(WeightedRandomSampler):
         self.class_probabilities = class_p
         weights = (class_p / counts)[inverse]
         super().__init__(weights, labels.size if num_samples is None else num_samples, True, seed, generator)
+
+
+class BatchSampler:
+    """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter unless
+    ``drop_last``), PyTorch's ``BatchSampler``; pass it to ``DataLoader(batch_sampler=...)``.
+
+    >>> list(BatchSampler(SequentialSampler(5), 2, drop_last=False))
+    [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        self.sampler = sampler
+        self.batch_size = _positive_int(batch_size, "batch_size")
+        self.drop_last = bool(drop_last)
+
+    def __iter__(self):
+        indices = iter(self.sampler)
+        while batch := [int(i) for i in itertools.islice(indices, self.batch_size)]:
+            if len(batch) == self.batch_size or not self.drop_last:
+                yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

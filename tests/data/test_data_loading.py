@@ -287,3 +287,21 @@ def test_trainer_still_fits_a_tensor_dataset_and_full_batch():
     history = trainer.fit(TensorDataset(X, y), epochs=15, batch_size=None)
     assert len(history["loss"]) == 15 and history["loss"][-1] < history["loss"][0]
     assert trainer.evaluate((X, y))["loss"] == pytest.approx(history["loss"][-1], rel=0.2)
+
+
+def test_batch_sampler_and_torchs_positional_order(torch):
+    from shenjing.data import BatchSampler
+
+    X, y = _data(10)
+    batches = [[3, 1], [0, 4, 9], [7]]
+    ours = [b[1].tolist() for b in DataLoader(ListDataset(X, y), batch_sampler=batches)]
+    theirs = [b[1].tolist() for b in torch.utils.data.DataLoader(ListDataset(X, y), batch_sampler=batches)]
+    assert ours == theirs and len(DataLoader(ListDataset(X, y), batch_sampler=batches)) == 3
+    sampler = BatchSampler(SequentialSampler(10), 4, drop_last=True)
+    assert list(sampler) == list(torch.utils.data.BatchSampler(range(10), 4, True)) and len(sampler) == 2
+    positional = DataLoader(TensorDataset(X, y), 4, False, None, None, 0, None, False, True)
+    assert positional.drop_last and len(positional) == len(torch.utils.data.DataLoader(
+        ListDataset(X, y), 4, False, None, None, 0, None, False, True)) == 2
+    for loader in (DataLoader, torch.utils.data.DataLoader):
+        with pytest.raises(ValueError, match="mutually exclusive"):
+            loader(ListDataset(X, y), batch_size=2, batch_sampler=batches)

@@ -129,3 +129,19 @@ def test_stopping_early_ends_the_workers():
 def test_bad_worker_arguments_name_themselves(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DataLoader(Pids(), **kwargs)
+
+
+class Stuck(Dataset):
+    """Its samples never arrive (the worker waits on an event nobody sets)."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        multiprocessing.Event().wait()
+
+
+def test_a_worker_past_the_timeout_raises():
+    with pytest.raises(RuntimeError, match="timed out after 0.5 seconds"):
+        next(iter(DataLoader(Stuck(), num_workers=1, timeout=0.5)))
+    assert multiprocessing.active_children() == []

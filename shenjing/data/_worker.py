@@ -89,9 +89,8 @@ def _receive(results, process, worker_id: int, timeout: float):
             if 0 < timeout <= waited:
                 raise RuntimeError(f"DataLoader timed out after {timeout} seconds waiting for worker {worker_id}") \
                     from None
-    if isinstance(item, _Failure):
-        item.error.add_note(f"raised in DataLoader worker process {worker_id}:\n{item.trace}")
-        raise item.error
+    if isinstance(item, _Failure):  # the worker's exception, its traceback attached as the cause
+        raise item.error from RuntimeError(f"raised in DataLoader worker process {worker_id}:\n{item.trace}")
     return item
 
 

@@ -113,7 +113,7 @@ class Broken(Dataset):
 def test_a_worker_error_reaches_the_caller_with_its_class():
     with pytest.raises(KeyError, match="sample 3 is missing") as info:
         list(DataLoader(Broken(), batch_size=1, num_workers=2))
-    assert any("DataLoader worker process 1" in note for note in info.value.__notes__)
+    assert "DataLoader worker process 1" in str(info.value.__cause__)
 
 
 def test_stopping_early_ends_the_workers():

@@ -204,3 +204,12 @@ def test_encoder_stack_layers_are_independent_copies():
     np.testing.assert_array_equal(np.asarray(first), np.asarray(second))
     with pytest.raises(ValueError, match="num_layers must be a positive int"):
         nn.TransformerEncoder(layer, 0)
+
+
+def test_encoder_stack_gradcheck():
+    sj.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)
+    stack = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(4)).double()
+    x = sj.Tensor(np.random.default_rng(5).standard_normal((2, 3, 4)), requires_grad=True)
+    weight = stack.layers[1].linear1.weight
+    assert gradcheck(lambda x, w: stack(x, src_key_padding_mask=np.array([[False, False, True]] * 2)), [x, weight])

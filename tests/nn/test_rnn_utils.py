@@ -95,3 +95,15 @@ def test_recurrent_layers_on_packed_input_match_torch(torch, mode, batch_first, 
     assert_close(xs.grad, tx.grad)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         assert_close(p.grad, q.grad, err_msg=name)
+
+
+def test_lstm_on_packed_input_gradcheck():
+    sj.manual_seed(0)
+    lstm = sj.nn.LSTM(2, 3, bidirectional=True).double()
+    x = sj.tensor(np.random.default_rng(4).standard_normal((3, 2, 2)), requires_grad=True)
+
+    def run(x, w):
+        out, (h, c) = lstm(rnn.pack_padded_sequence(x, [1, 3], enforce_sorted=False))
+        return rnn.pad_packed_sequence(out)[0].sum() + h.sum() * 0.5 + c.sum() * 0.25
+
+    assert gradcheck(run, [x, lstm.weight_hh_l0_reverse])

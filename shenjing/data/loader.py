@@ -89,13 +89,14 @@ def default_convert(sample):
 class DataLoader:
     """Iterates over a dataset in batches of Tensors.
 
-    ``DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, *, num_workers=0,
-    collate_fn=None, pin_memory=False, drop_last=False, worker_init_fn=None,
-    multiprocessing_context=None, generator=None, prefetch_factor=2, persistent_workers=False,
-    seed=None)``. Each epoch (each ``iter``) draws one order of the indices from the sampler (a
-    fresh shuffle when ``shuffle=True``, seed 002: shuffle the input stream) and cuts it into
-    batches of ``batch_size`` (seed 001: mini-batch SGD; powers of two suit the matrix kernels).
-    ``batch_size=1`` is the standard BP; ``batch_size=None`` yields single samples, uncollated
+    ``DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+    num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+    worker_init_fn=None, multiprocessing_context=None, generator=None, *, prefetch_factor=2,
+    persistent_workers=False, seed=None)``, PyTorch's arguments in PyTorch's order. Each epoch
+    (each ``iter``) draws one order of the indices from the sampler (a fresh shuffle when
+    ``shuffle=True``, seed 002: shuffle the input stream) and cuts it into batches of
+    ``batch_size`` (seed 001: mini-batch SGD; powers of two suit the matrix kernels), or takes its
+    batches of indices from ``batch_sampler``. ``batch_size=1`` is the standard BP; ``batch_size=None`` yields single samples, uncollated
     (PyTorch's meaning; ``Trainer.fit(batch_size=None)`` is the full-batch BP).
 
     Datasets with ``__getitems__`` (``TensorDataset``) are batched by fancy indexing, with
@@ -110,6 +111,7 @@ class DataLoader:
     stream; ``worker_init_fn(w)`` then runs in the worker, where :func:`get_worker_info` describes
     it. An :class:`IterableDataset` is iterated by every worker (PyTorch's semantics): the batches
     of the workers alternate, and the dataset splits its stream through ``get_worker_info()``.
+    A worker that sends nothing for ``timeout`` seconds (when > 0) raises RuntimeError.
     ``pin_memory`` and ``persistent_workers`` are accepted for ported code (workers start each epoch).
 
     The shuffling generator is ``generator`` (a :class:`shenjing.Generator`), or one seeded by
@@ -124,17 +126,7 @@ class DataLoader:
                  seed: int | None = None):
         self.iterable = isinstance(dataset, IterableDataset)
         _check_dataset(dataset, self.iterable, shuffle, sampler or batch_sampler)
-        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool)
-                                       or batch_size <= 0):
-            raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
-        if sampler is not None and shuffle:
-            raise ValueError("DataLoader: give either shuffle=True or a sampler, not both")
-        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
-            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
-                             "and drop_last")
-        for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
-            if value is not None and not hasattr(value, "__iter__"):
-                raise TypeError(f"DataLoader: {name} must be iterable, got {type(value).__name__}")
+        _check_batching(batch_size, shuffle, sampler, batch_sampler, drop_last)
         for name, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
             if fn is not None and not callable(fn):
                 raise TypeError(f"DataLoader: {name} must be callable, got {type(fn).__name__}")
@@ -265,6 +257,20 @@ def _check_dataset(dataset, iterable: bool, shuffle: bool, sampler) -> None:
                         f"got {type(dataset).__name__}")
     if len(dataset) == 0:
         raise ValueError("DataLoader: the dataset is empty")
+
+
+def _check_batching(batch_size, shuffle: bool, sampler, batch_sampler, drop_last: bool) -> None:
+    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool)
+                                   or batch_size <= 0):
+        raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: give either shuffle=True or a sampler, not both")
+    if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+        raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
+                         "and drop_last")
+    for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+        if value is not None and not hasattr(value, "__iter__"):
+            raise TypeError(f"DataLoader: {name} must be iterable, got {type(value).__name__}")
 
 
 def _workers(num_workers, prefetch_factor, persistent_workers) -> int:

@@ -96,8 +96,9 @@ class DataLoader:
     (each ``iter``) draws one order of the indices from the sampler (a fresh shuffle when
     ``shuffle=True``, seed 002: shuffle the input stream) and cuts it into batches of
     ``batch_size`` (seed 001: mini-batch SGD; powers of two suit the matrix kernels), or takes its
-    batches of indices from ``batch_sampler``. ``batch_size=1`` is the standard BP; ``batch_size=None`` yields single samples, uncollated
-    (PyTorch's meaning; ``Trainer.fit(batch_size=None)`` is the full-batch BP).
+    batches of indices from ``batch_sampler``. ``batch_size=1`` is the standard BP;
+    ``batch_size=None`` yields single samples, uncollated (PyTorch's meaning;
+    ``Trainer.fit(batch_size=None)`` is the full-batch BP).
 
     Datasets with ``__getitems__`` (``TensorDataset``) are batched by fancy indexing, with
     no Python loop over samples; others go through ``collate_fn`` (default

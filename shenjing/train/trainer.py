@@ -60,7 +60,7 @@ class _Progress:
         self.bar = None
         self.tty = enabled and sys.stderr.isatty()
 
-    def start(self, epoch: int, epochs: int, total: int) -> None:
+    def start(self, epoch: int, epochs: int, total: int | None) -> None:
         if not self.tty:
             return
         try:
@@ -289,7 +289,7 @@ class Trainer:
     def _train_epoch(self, loader, epoch: int, epochs: int) -> dict:
         self.model.train()
         self._batch_dtype = self.dtype
-        self.progress.start(epoch, epochs, len(loader))
+        self.progress.start(epoch, epochs, len(loader) if hasattr(loader.dataset, "__len__") else None)
         total, count, correct = 0.0, 0, 0
         labels, preds = [], []
         for i, batch in enumerate(loader):

@@ -305,3 +305,4 @@ def test_batch_sampler_and_torchs_positional_order(torch):
     for loader in (DataLoader, torch.utils.data.DataLoader):
         with pytest.raises(ValueError, match="mutually exclusive"):
             loader(ListDataset(X, y), batch_size=2, batch_sampler=batches)
+

@@ -74,3 +74,11 @@ def test_load_refuses_pickle_and_pickle_suffixes(tmp_path):
         sj.load(tmp_path / "m.npz", weights_only=False)
     with pytest.raises(ValueError, match=r"\.npz or \.safetensors"):
         sj.save(nn.Linear(2, 2), tmp_path / "m.pth")
+
+
+def test_torch_utils_data_path_is_the_data_package():
+    import shenjing.utils.data
+    from shenjing.utils.data import DataLoader, random_split
+
+    assert sj.utils.data is sj.data is shenjing.utils.data
+    assert DataLoader is sj.data.DataLoader and random_split is sj.data.random_split

@@ -82,3 +82,21 @@ def test_torch_utils_data_path_is_the_data_package():
 
     assert sj.utils.data is sj.data is shenjing.utils.data
     assert DataLoader is sj.data.DataLoader and random_split is sj.data.random_split
+
+
+def test_a_nested_checkpoint_reads_back_the_way_torch_code_indexes_it(tmp_path):
+    sj.manual_seed(0)
+    model = nn.Linear(3, 2)
+    opt = sj.optim.Adam(model.parameters(), lr=0.1)
+    model(sj.ones(1, 3)).sum().backward()
+    opt.step()
+    sj.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 4}, tmp_path / "ckpt.npz")
+    ckpt = sj.load(tmp_path / "ckpt.npz")
+    copy = nn.Linear(3, 2)
+    copy.load_state_dict(ckpt["model"])
+    copy_opt = sj.optim.Adam(copy.parameters(), lr=0.5)
+    copy_opt.load_state_dict(ckpt["optimizer"])
+    assert int(ckpt["epoch"]) == 4 and copy_opt.param_groups[0]["lr"] == 0.1
+    np.testing.assert_array_equal(np.asarray(copy.weight), np.asarray(model.weight))
+    with pytest.raises(KeyError):
+        ckpt["scheduler"]

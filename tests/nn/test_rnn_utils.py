@@ -107,3 +107,16 @@ def test_lstm_on_packed_input_gradcheck():
         return rnn.pad_packed_sequence(out)[0].sum() + h.sum() * 0.5 + c.sum() * 0.25
 
     assert gradcheck(run, [x, lstm.weight_hh_l0_reverse])
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unpad_and_unpack_give_back_the_sequences_like_torch(torch, batch_first):
+    seqs = _sequences(np.random.default_rng(6), [2, 4, 1])
+    padded = rnn.pad_sequence([sj.tensor(s) for s in seqs], batch_first)
+    ours = rnn.unpad_sequence(padded, sj.tensor([2, 4, 1]), batch_first)
+    theirs = torch.nn.utils.rnn.unpad_sequence(torch.tensor(padded.numpy()), torch.tensor([2, 4, 1]), batch_first)
+    for mine, ref, original in zip(ours, theirs, seqs):
+        assert_close(mine, ref)
+        np.testing.assert_array_equal(np.asarray(mine), original)
+    unpacked = rnn.unpack_sequence(rnn.pack_sequence([sj.tensor(s) for s in seqs], enforce_sorted=False))
+    assert [np.asarray(s).tolist() for s in unpacked] == [s.tolist() for s in seqs]

@@ -18,7 +18,7 @@ from ...functional.shape import cat, pad, stack
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence", "pack_sequence",
-           "forward_packed"]
+           "unpad_sequence", "unpack_sequence", "forward_packed"]
 
 
 class PackedSequence(NamedTuple):
@@ -151,6 +151,23 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
     sequences = list(sequences)
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list[Tensor]:
+    """Undo :func:`pad_sequence`: the list of sequences (lengths[b], *), each cut from the padded batch.
+
+    >>> import shenjing as sj
+    >>> [s.tolist() for s in unpad_sequence(sj.tensor([[1.0, 2.0], [3.0, 0.0]]), [2, 1], batch_first=True)]
+    [[1.0, 2.0], [3.0]]
+    """
+    rows = padded_sequences if batch_first else padded_sequences.transpose(0, 1)
+    return [rows[b, :n] for b, n in enumerate(_lengths(lengths).tolist())]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """Undo :func:`pack_sequence`: the list of sequences in the original batch order."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
 
 
 def _state_rows(state, index):

@@ -102,6 +102,7 @@ class TensorDataset(Dataset):
         return self.arrays[0].shape[0]
 
     def __getitem__(self, index):
+        index = _raw(index)
         key = index + (Ellipsis,) if isinstance(index, tuple) else (index, Ellipsis)  # rows stay arrays, 0-d too
         return tuple(Tensor._wrap(a) for a in self._apply(tuple(a[key] for a in self.arrays)))
 

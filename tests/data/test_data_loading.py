@@ -188,6 +188,7 @@ def test_tensor_dataset_items_are_tensors_like_torch():
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(np.asarray(a), b.numpy())
     assert int(ours[1]) == int(theirs[1]) and TensorDataset(X, y)[1:3][0].shape == (2, 3)
+    assert TensorDataset(X, y)[sj.tensor([0, 4])][1].tolist() == [0, 4] and int(TensorDataset(X, y)[sj.tensor(3)][1]) == 3
 
 
 def test_unbatched_loader_matches_torch():

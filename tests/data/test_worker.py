@@ -145,3 +145,9 @@ def test_a_worker_past_the_timeout_raises():
     with pytest.raises(RuntimeError, match="timed out after 0.5 seconds"):
         next(iter(DataLoader(Stuck(), num_workers=1, timeout=0.5)))
     assert multiprocessing.active_children() == []
+
+
+def test_spawned_workers_give_the_same_batches():
+    ds = TensorDataset(np.arange(16.0).reshape(8, 2), np.arange(8))
+    spawned = _as_lists(DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context="spawn"))
+    assert spawned == _as_lists(DataLoader(ds, batch_size=3))

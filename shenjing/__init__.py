@@ -12,8 +12,8 @@ import importlib
 from . import _backend, _memory
 from ._memory import retain_freed_memory
 from ._backend import (
-    bool_, cuda_available, device, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
-    manual_seed, set_default_dtype, uint8,
+    bool_, cuda_available, device, float16, float32, float64, get_default_dtype, get_rng_state, int8, int16, int32,
+    int64, manual_seed, set_default_dtype, set_rng_state, uint8,
 )
 from .generator import Generator
 from .creation import *  # noqa: F403

@@ -75,3 +75,11 @@ def test_bad_generator_and_bad_state_raise_type_errors():
         sj.randn(2, generator=3)
     with pytest.raises(TypeError, match="state must be a dict"):
         sj.Generator().set_state([1, 2])
+
+
+def test_global_stream_state_round_trips_at_the_top_level():
+    sj.manual_seed(1)
+    state = json.loads(json.dumps(sj.get_rng_state()))
+    ahead = sj.randn(4).numpy()
+    sj.set_rng_state(state)
+    np.testing.assert_array_equal(sj.randn(4).numpy(), ahead)

@@ -38,15 +38,16 @@ def _drop(input: Tensor, p: float, mask_shape: tuple, factor: float) -> Tensor:
     return mul(input, Tensor._wrap(dropout_mask(mask_shape, p, input.dtype, input.device, factor)))
 
 
-def _channel_dropout(input: Tensor, p: float, training: bool, spatial: int, name: str) -> Tensor:
-    if input.ndim not in (spatial + 1, spatial + 2):
-        raise ValueError(f"{name}: input must be (N, C, {'L' if spatial == 1 else 'H, W'}) or unbatched, "
-                         f"got shape {tuple(input.shape)}")
+def _channel_dropout(input: Tensor, p: float, training: bool, ndims: tuple, layout: str, name: str) -> Tensor:
+    """One draw per (sample, channel), or per channel for an unbatched (C, L): the mask is 1 past them."""
+    if input.ndim not in ndims:
+        raise ValueError(f"{name}: input must be {layout}, got shape {tuple(input.shape)}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"{name}: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
-    mask_shape = input.shape[:-spatial] + (1,) * spatial
+    drawn = 1 if input.ndim == 2 else 2
+    mask_shape = input.shape[:drawn] + (1,) * (input.ndim - drawn)
     return _drop(input, p, mask_shape, 1.0 / (1.0 - p) if p < 1 else 1.0)
 
 
@@ -59,16 +60,17 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     >>> sorted(set((y.numpy() == y.numpy()[:, :, :1]).all(axis=2).ravel().tolist()))  # one value per channel
     [True]
     """
-    return _channel_dropout(input, p, training, 1, "dropout1d")
+    return _channel_dropout(input, p, training, (2, 3), "(N, C, L) or (C, L)", "dropout1d")
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero whole feature maps (spatial dropout): y[n, c] = r_nc · x[n, c] / (1 - p) while training
-    (PyTorch's ``F.dropout2d``); ``input`` (N, C, H, W) or (C, H, W). Neighbouring pixels of a map
-    are correlated, so dropping single pixels barely regularises a conv net.
+    (PyTorch's ``F.dropout2d``); ``input`` (N, C, H, W). Neighbouring pixels of a map are correlated,
+    so dropping single pixels barely regularises a conv net. A 3-d input is read as (N, C, L), as
+    PyTorch reads it.
 
     >>> import shenjing as sj
     >>> dropout2d(sj.ones(2, 3, 4, 4), p=0.3, training=False).shape
     (2, 3, 4, 4)
     """
-    return _channel_dropout(input, p, training, 2, "dropout2d")
+    return _channel_dropout(input, p, training, (3, 4), "(N, C, H, W) or (N, C, L)", "dropout2d")

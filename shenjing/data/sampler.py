@@ -9,8 +9,8 @@ import numpy as np
 from .. import _backend as B
 from ..generator import numpy_generator
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "ClassBalancedSampler",
-           "BatchSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "ClassBalancedSampler", "BatchSampler"]
 
 
 def make_generator(seed=None, generator=None) -> np.random.Generator:
@@ -88,6 +88,24 @@ class RandomSampler(Sampler):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a fresh random order each epoch (PyTorch's ``SubsetRandomSampler``).
+
+    >>> sorted(SubsetRandomSampler([4, 7, 9], seed=0))
+    [4, 7, 9]
+    """
+
+    def __init__(self, indices, seed: int | None = None, generator=None):
+        self.subset = np.asarray(B.to_numpy(getattr(indices, "data", indices)), dtype=np.int64).reshape(-1)
+        self.generator = make_generator(seed, generator)
+
+    def indices(self) -> np.ndarray:
+        return self.subset[self.generator.permutation(self.subset.size)]
+
+    def __len__(self) -> int:
+        return self.subset.size
 
 
 class WeightedRandomSampler(Sampler):

@@ -308,3 +308,14 @@ def test_batch_sampler_and_torchs_positional_order(torch):
         with pytest.raises(ValueError, match="mutually exclusive"):
             loader(ListDataset(X, y), batch_size=2, batch_sampler=batches)
 
+
+
+def test_subset_random_sampler_shuffles_only_its_indices():
+    from shenjing.data import SubsetRandomSampler
+
+    sampler = SubsetRandomSampler(sj.tensor([1, 5, 6, 8]), generator=sj.Generator().manual_seed(0))
+    orders = [list(sampler) for _ in range(3)]
+    assert all(sorted(o) == [1, 5, 6, 8] for o in orders) and len(sampler) == 4 and len({tuple(o) for o in orders}) > 1
+    X, y = _data(10)
+    labels = np.concatenate([np.asarray(b[1]) for b in DataLoader(TensorDataset(X, y), batch_size=3, sampler=sampler)])
+    assert sorted(labels.tolist()) == sorted(y[[1, 5, 6, 8]].tolist())

@@ -117,7 +117,9 @@ class DataLoader:
 
     The shuffling generator is ``generator`` (a :class:`shenjing.Generator`), or one seeded by
     ``seed`` (or from shenjing's global generator); ``state_dict()`` / ``load_state_dict()`` save
-    and restore its state, so a resumed run continues the same sequence of shuffles.
+    and restore its state, so a resumed run continues the same sequence of shuffles. Taken in the
+    middle of an epoch, the state also holds the batches already yielded: the next ``iter`` redraws
+    that epoch's order and goes on with the batch after them.
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler: Sampler | None = None,
@@ -148,6 +150,9 @@ class DataLoader:
                 RandomSampler(dataset, generator=make_generator(seed, generator)) if shuffle
                 else SequentialSampler(dataset))
         self.sampler = sampler
+        self._epoch_start = None  # the generator's state before the current epoch drew its order
+        self._batches_yielded = 0  # in the current epoch
+        self._resume_at = 0  # batches to pass over at the next iter (a restored mid-epoch state)
 
     @property
     def generator(self) -> np.random.Generator | None:
@@ -177,16 +182,34 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        if self.num_workers == 0:
-            return self._stream() if self.iterable else self._fetch_each(self._plan())
-        base_seed = int(B.rng().integers(2**62))
-        if self.iterable:
-            producers = [self._stream] * self.num_workers
+        skip, self._resume_at = self._resume_at, 0
+        gen = self.generator
+        self._epoch_start = None if gen is None else gen.bit_generator.state
+        self._batches_yielded = skip
+        batches = self._batches(skip)
+        try:
+            for batch in batches:
+                self._batches_yielded += 1
+                yield batch
+        finally:  # the epoch is over, or was left (break): the next iter starts a fresh one
+            batches.close()  # ends the worker processes at once
+            self._epoch_start, self._batches_yielded = None, 0
+
+    def _batches(self, skip: int):
+        """This epoch's batches after the first ``skip``, loaded here or by the worker processes."""
+        workers = max(self.num_workers, 1)
+        if self.iterable:  # a stream can only be read past
+            producers, passed_over = [self._stream] * workers, skip
         else:
-            plan = self._plan()
-            producers = [functools.partial(self._fetch_each, plan[w::self.num_workers])
-                         for w in range(self.num_workers)]
-        return run_workers(self, producers, base_seed)
+            plan, passed_over = self._plan()[skip:], 0
+            producers = [functools.partial(self._fetch_each, plan[w::workers]) for w in range(workers)]
+        if self.num_workers == 0:
+            batches = producers[0]()
+        else:
+            batches = run_workers(self, producers, int(B.rng().integers(2**62)))
+        for _ in range(passed_over):
+            next(batches, None)
+        return batches
 
     def _plan(self) -> list:
         """This epoch's work, one item per batch: a slice or an index array (or one index without batching)."""
@@ -227,18 +250,28 @@ class DataLoader:
             yield (self.collate_fn or default_collate)(chunk)
 
     def state_dict(self) -> dict:
-        """The random state of this loader (JSON-friendly dicts): the shuffling generator and the
-        generators of the dataset's random transforms (augmentation)."""
+        """Where this loader stands (JSON-friendly): the shuffling generator's state (at the start
+        of the current epoch while one is under way), the batches of that epoch yielded so far, and
+        the generators of the dataset's random transforms (augmentation)."""
         gen = self.generator
-        return {"generator": None if gen is None else gen.bit_generator.state,
+        if self._batches_yielded:  # an epoch under way
+            generator, batches = self._epoch_start, self._batches_yielded
+        else:  # between epochs, or restored to go on from batch ``_resume_at`` at the next iter
+            generator, batches = None if gen is None else gen.bit_generator.state, self._resume_at
+        return {"generator": generator, "batches_yielded": batches,
                 "transforms": [g.bit_generator.state for g in _transform_generators(self.dataset)]}
 
     def load_state_dict(self, state: dict) -> None:
         gen, transforms = self.generator, _transform_generators(self.dataset)
+        batches = state.get("batches_yielded", 0)
+        if not isinstance(batches, (int, np.integer)) or not 0 <= batches <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: batches_yielded must be an int in [0, {len(self)}], "
+                             f"got {batches!r}")
         if state.get("generator") is not None:
             if gen is None:
                 raise ValueError("DataLoader.load_state_dict: this loader has no random generator to restore")
             gen.bit_generator.state = state["generator"]
+        self._epoch_start, self._batches_yielded, self._resume_at = None, 0, int(batches)
         saved = state.get("transforms", [])
         if len(saved) != len(transforms):
             raise ValueError(f"DataLoader.load_state_dict: the state holds {len(saved)} transform generators, "

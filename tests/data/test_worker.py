@@ -151,3 +151,15 @@ def test_spawned_workers_give_the_same_batches():
     ds = TensorDataset(np.arange(16.0).reshape(8, 2), np.arange(8))
     spawned = _as_lists(DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context="spawn"))
     assert spawned == _as_lists(DataLoader(ds, batch_size=3))
+
+
+def test_a_mid_epoch_state_resumes_with_workers():
+    ds = TensorDataset(np.arange(40.0).reshape(20, 2), np.arange(20))
+    loader = DataLoader(ds, batch_size=3, shuffle=True, seed=1, num_workers=2)
+    batches = iter(loader)
+    seen = [next(batches)[1].tolist() for _ in range(3)]
+    state = loader.state_dict()
+    rest = [b[1].tolist() for b in batches]
+    resumed = DataLoader(ds, batch_size=3, shuffle=True, seed=99, num_workers=2)
+    resumed.load_state_dict(state)
+    assert [b[1].tolist() for b in resumed] == rest and len(seen) + len(rest) == 7

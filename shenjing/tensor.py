@@ -305,6 +305,10 @@ class Tensor:
         """This tensor as float64 (itself when it already is)."""
         return self.to(B.float64)
 
+    def type(self, dtype=None):
+        """``t.type(shenjing.float)`` casts as ``t.to(dtype)`` does; ``t.type()`` names the dtype."""
+        return str(self.dtype) if dtype is None else self.to(dtype)
+
     def float(self) -> Tensor:
         """This tensor as float32 (itself when it already is)."""
         return self.to(B.float32)

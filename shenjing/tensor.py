@@ -131,7 +131,7 @@ class Tensor:
     >>> x.grad
     tensor([[2., 4.],
             [6., 8.]])
-    >>> x.shape, x.dtype, x.device, y.grad_fn is not None
+    >>> x.shape, x.dtype, str(x.device), y.grad_fn is not None
     ((2, 2), dtype('float32'), 'cpu', True)
     """
 
@@ -176,7 +176,7 @@ class Tensor:
 
     @property
     def device(self) -> str:
-        """``'cpu'`` or ``'cuda:N'``: where the data lives."""
+        """Where the data lives: a ``device`` equal to ``'cpu'`` or ``'cuda:N'`` (PyTorch's ``torch.device``)."""
         return B.device_of(self.data)
 
     @property

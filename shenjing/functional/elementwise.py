@@ -869,7 +869,7 @@ def move(x: Tensor, device: str) -> Tensor:
     """``x`` copied to ``device``; the gradient is copied back.
 
     >>> import shenjing as sj
-    >>> sj.nn.functional.move(sj.ones(2), "cpu").device
+    >>> str(sj.nn.functional.move(sj.ones(2), "cpu").device)
     'cpu'
     """
     return Move.apply(x, B.parse_device(device))

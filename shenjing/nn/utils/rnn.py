@@ -2,7 +2,7 @@
 sequences, which store only the real time steps so that padding never enters a recurrence.
 
 A :class:`PackedSequence` lists the batch time step by time step, longest sequence first:
-``data`` (Σ lengths, *) holds step 0 of every sequence, then step 1 of those longer than 1, ...;
+``data`` ``(Σ lengths, *)`` holds step 0 of every sequence, then step 1 of those longer than 1, ...;
 ``batch_sizes[t]`` says how many sequences have a step t. ``sorted_indices`` maps that order to the
 original batch (None when the batch was given sorted), ``unsorted_indices`` is its inverse.
 """
@@ -58,7 +58,8 @@ def _index_tensor(values) -> Tensor:
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
                  padding_side: str = "right") -> Tensor:
-    """Stack tensors (L_i, *) of different lengths into (L_max, B, *) (or (B, L_max, *) with ``batch_first``),
+    """Stack tensors ``(L_i, *)`` of different lengths into ``(L_max, B, *)`` (or ``(B, L_max, *)`` with
+    ``batch_first``),
     filling with ``padding_value`` after (``padding_side='right'``) or before each sequence. Differentiable.
 
     >>> import shenjing as sj
@@ -92,7 +93,7 @@ def _lengths(lengths) -> np.ndarray:
 
 def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a padded batch (T, B, *) (or (B, T, *) with ``batch_first``) whose sequence b has
+    """Pack a padded batch ``(T, B, *)`` (or ``(B, T, *)`` with ``batch_first``) whose sequence b has
     ``lengths[b]`` real steps. ``enforce_sorted=True`` needs the lengths in decreasing order;
     otherwise the batch is sorted here and ``sorted_indices`` remembers the order. Differentiable.
 
@@ -123,7 +124,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
                         total_length: int | None = None) -> tuple[Tensor, Tensor]:
-    """Undo :func:`pack_padded_sequence`: (padded (T, B, *) or (B, T, *), lengths (B,) int64), in the
+    """Undo :func:`pack_padded_sequence`: (padded ``(T, B, *)`` or ``(B, T, *)``, lengths (B,) int64), in the
     original batch order; T = ``total_length`` or the longest length. Differentiable.
 
     >>> import shenjing as sj
@@ -147,14 +148,14 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
 
 
 def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a list of tensors (L_i, *) directly: ``pack_padded_sequence(pad_sequence(sequences), lengths)``."""
+    """Pack a list of tensors ``(L_i, *)`` directly: ``pack_padded_sequence(pad_sequence(sequences), lengths)``."""
     sequences = list(sequences)
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
 def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list[Tensor]:
-    """Undo :func:`pad_sequence`: the list of sequences (lengths[b], *), each cut from the padded batch.
+    """Undo :func:`pad_sequence`: the list of sequences ``(lengths[b], *)``, each cut from the padded batch.
 
     >>> import shenjing as sj
     >>> [s.tolist() for s in unpad_sequence(sj.tensor([[1.0, 2.0], [3.0, 0.0]]), [2, 1], batch_first=True)]

@@ -59,8 +59,8 @@ def _index_tensor(values) -> Tensor:
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
                  padding_side: str = "right") -> Tensor:
     """Stack tensors ``(L_i, *)`` of different lengths into ``(L_max, B, *)`` (or ``(B, L_max, *)`` with
-    ``batch_first``),
-    filling with ``padding_value`` after (``padding_side='right'``) or before each sequence. Differentiable.
+    ``batch_first``), filling with ``padding_value`` after (``padding_side='right'``) or before each sequence.
+    Differentiable.
 
     >>> import shenjing as sj
     >>> pad_sequence([sj.ones(3), sj.ones(1)], batch_first=True).tolist()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from ..nn import activation as act
 from ..tensor import Tensor
 
@@ -186,18 +184,18 @@ class Monitor:
         self._close()
         return self._history
 
+    def clear(self) -> None:
+        """Forget the recorded passes (the hooks stay)."""
+        self._close()
+        self._history = []
+
     def summary(self) -> dict:
         """``{module_name: {stat: float}}`` of the latest recorded pass ({} before any)."""
         history = self.history
         return history[-1] if history else {}
 
-    def series(self, stat: str) -> dict:
-        """``{module_name: np.ndarray}``: ``stat`` over the recorded passes (NaN where a pass lacks it)."""
-        names = [n for n, _ in self.modules if any(stat in rec.get(n, {}) for rec in self.history)]
-        return {n: np.array([rec.get(n, {}).get(stat, np.nan) for rec in self.history]) for n in names}
-
     def plot(self, path, title: str | None = None) -> Path:
         """Gradient norm over depth (latest pass, log scale) and dead/saturated fractions over the passes."""
         from ..viz.diagnostics import plot_monitor
 
-        return plot_monitor(self, path, title=title)
+        return plot_monitor(self.history, [name for name, _ in self.modules], path, title=title)

@@ -18,11 +18,10 @@ def _series(history: list, names: list, stat: str) -> dict:
     return {n: np.array([rec.get(n, {}).get(stat, np.nan) for rec in history]) for n in found}
 
 
-def plot_monitor(monitor, path, title: str | None = None, x_label: str = "pass") -> Path:
-    """Left: ‖∂L/∂w‖ of each parameterised layer, input side first, for the latest pass (log scale).
-    Right: dead_fraction and saturated_fraction of each activation layer over the passes."""
-    history = monitor.history
-    names = [name for name, _ in monitor.modules]
+def plot_monitor(history: list, names: list, path, title: str | None = None, x_label: str = "pass") -> Path:
+    """From per-pass records ``{module: {stat: value}}`` of the modules ``names`` (input side first).
+    Left: ‖∂L/∂w‖ of each parameterised layer for the latest record (log scale). Right:
+    dead_fraction and saturated_fraction of each activation layer over the records."""
     fig, (left, right) = _figure(11, 4, 2)
     latest = history[-1] if history else {}
     depth = [(n, latest[n]["grad_norm"]) for n in names if "grad_norm" in latest.get(n, {})]

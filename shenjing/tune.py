@@ -2,12 +2,13 @@
 
 ``sweep(train_fn, grid)`` calls ``train_fn(**params)`` once per point and returns one dict per
 point (its params, then the metrics ``train_fn`` returned), in grid order. The points run
-through ``joblib.Parallel``: ``backend='loky'`` (processes, the default) or ``'threading'`` on
-this machine; with ``ray.util.joblib.register_ray()`` and ``backend='ray'``, or a
-``dask.distributed.Client`` and ``backend='dask'``, the same call fans the sweep over a cluster.
-Each loky worker keeps one BLAS thread, so ``n_jobs`` processes use ``n_jobs`` cores.
-Results do not depend on ``n_jobs`` as long as ``train_fn`` seeds itself (e.g. ``manual_seed``
-from one of its params).
+through ``joblib.Parallel``: ``backend='loky'`` (processes, the default) or ``'multiprocessing'``
+on this machine; ``'threading'`` only for a ``train_fn`` that trains no shenjing model (autograd
+mode and random generator are per process, not per thread). With
+``ray.util.joblib.register_ray()`` and ``backend='ray'``, or a ``dask.distributed.Client`` and
+``backend='dask'``, the same call fans the sweep over a cluster. Each loky worker keeps one
+BLAS thread, so ``n_jobs`` processes use ``n_jobs`` cores. Results do not depend on ``n_jobs``
+as long as ``train_fn`` seeds itself (e.g. ``manual_seed`` from one of its params).
 """
 
 from __future__ import annotations
@@ -121,6 +122,6 @@ def sweep(train_fn: Callable[..., Mapping], grid, n_jobs: int = 1, backend: str 
         import joblib
     except ImportError:
         raise ImportError("sweep: n_jobs > 1 needs joblib; pip install 'shenjing[tune]'") from None
-    parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend, inner_max_num_threads=1
-                               if backend == "loky" else None)
+    one_thread = {"inner_max_num_threads": 1} if backend == "loky" else {}
+    parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend, **one_thread)
     return list(parallel(joblib.delayed(_run_point)(train_fn, p) for p in points))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["sweep", "grid_points", "random_points"]
+__all__ = ["sweep", "grid_points", "random_points", "parallel_map"]
 
 
 def _check_values(name, values) -> None:
@@ -116,12 +116,18 @@ def sweep(train_fn: Callable[..., Mapping], grid, n_jobs: int = 1, backend: str 
     if not isinstance(n_jobs, numbers.Integral) or n_jobs == 0 or n_jobs < -1:
         raise ValueError(f"sweep: n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
     points = grid_points(grid) if n_iter is None else random_points(grid, n_iter, seed)
+    return parallel_map(_run_point, [(train_fn, p) for p in points], n_jobs, backend)
+
+
+def parallel_map(fn: Callable, calls: list, n_jobs: int = 1, backend: str = "loky") -> list:
+    """``[fn(*args) for args in calls]``, in order: in this process when ``n_jobs`` is 1, else
+    through ``joblib.Parallel(n_jobs, backend)`` (loky workers with one BLAS thread each)."""
     if n_jobs == 1:
-        return [_run_point(train_fn, p) for p in points]
+        return [fn(*args) for args in calls]
     try:
         import joblib
     except ImportError:
-        raise ImportError("sweep: n_jobs > 1 needs joblib; pip install 'shenjing[tune]'") from None
+        raise ImportError("n_jobs other than 1 needs joblib: pip install 'shenjing[tune]'") from None
     one_thread = {"inner_max_num_threads": 1} if backend == "loky" else {}
     parallel = joblib.Parallel(n_jobs=n_jobs, backend=backend, **one_thread)
-    return list(parallel(joblib.delayed(_run_point)(train_fn, p) for p in points))
+    return list(parallel(joblib.delayed(fn)(*args) for args in calls))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from ..nn import activation as act
 from ..tensor import Tensor
 
@@ -27,9 +29,13 @@ def activation_stats(module, out) -> dict:
     sigmoid/tanh outputs saturated_fraction (share of all activations whose local derivative
     σ'(z) = y(1-y), tanh'(z) = 1-y² is below 1% of its maximum)."""
     y = out.data
-    stats = {"act_mean": float(y.mean()), "act_std": float(y.std())}
+    flat = y.reshape(-1)
+    mean = float(flat.sum()) / flat.size
+    # one pass for both moments; the cancellation in E[y²] - E[y]² costs ~eps·mean²/var, far below what matters
+    variance = max(float(flat @ flat) / flat.size - mean * mean, 0.0)
+    stats = {"act_mean": mean, "act_std": math.sqrt(variance)}
     if isinstance(module, RELU_FAMILY) and y.ndim >= 2:
-        stats["dead_fraction"] = float((y <= 0).all(axis=0).mean())
+        stats["dead_fraction"] = float((y.max(axis=0) <= 0).mean())
     for kind, (derivative, peak) in SATURATING.items():
         if isinstance(module, kind):
             stats["saturated_fraction"] = float((derivative(y) < SATURATION_LEVEL * peak).mean())
@@ -160,12 +166,11 @@ class Monitor:
             if record is None:
                 return step(*args, **kwargs)
             self._read_parameters(record)
-            before = {name: [t.data.copy() for t in tensors]
-                      for name, tensors in self._watched()}
+            before = {name: [t.data.copy() for t in tensors] for name, tensors in self._watched()}
             result = step(*args, **kwargs)
             for name, tensors in self._watched():
-                delta = _joint_norm([t.data - old for t, old in zip(tensors, before[name])])
-                record[name]["update_ratio"] = delta / max(_joint_norm(before[name]), 1e-300)
+                deltas = [np.subtract(t.data, old, out=old) for t, old in zip(tensors, before[name])]
+                record[name]["update_ratio"] = _joint_norm(deltas) / max(record[name]["weight_norm"], 1e-300)
             self._stepped = True
             return result
 

@@ -79,13 +79,10 @@ def fit_all(jobs: list, seed: int | None, n_jobs: int) -> list:
     Job i runs under its own seed from ``SeedSequence(seed).spawn``, so the result is the same
     for every ``n_jobs`` (1: in this process; more: joblib's loky processes, one BLAS thread each).
     """
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(jobs))]
-    if n_jobs == 1:
-        return [_fit_seeded(est, X, y, s, kw) for (est, X, y, kw), s in zip(jobs, seeds)]
-    import joblib
+    from ..tune import parallel_map
 
-    parallel = joblib.Parallel(n_jobs=n_jobs, backend="loky", inner_max_num_threads=1)
-    return list(parallel(joblib.delayed(_fit_seeded)(est, X, y, s, kw) for (est, X, y, kw), s in zip(jobs, seeds)))
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(jobs))]
+    return parallel_map(_fit_seeded, [(est, X, y, s, kw) for (est, X, y, kw), s in zip(jobs, seeds)], n_jobs)
 
 
 def check_n_jobs(owner: str, n_jobs) -> int:

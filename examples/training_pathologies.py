@@ -39,7 +39,8 @@ def gradient_norms_at_init(block, seed, X, y) -> np.ndarray:
     model = deep_mlp(block)
     with Monitor(model) as monitor:
         nn.functional.cross_entropy(model(sj.tensor(X)), sj.tensor(y)).backward()
-    return np.array([s["grad_norm"] for s in monitor.summary().values() if "grad_norm" in s])
+    return np.array([monitor.summary()[name]["grad_norm"] for name, m in model.named_modules()
+                     if isinstance(m, nn.Linear)])
 
 
 def vanishing(X, y, ax) -> None:

@@ -71,7 +71,7 @@ def dead_relus(train, test, ax, epochs=8) -> None:
     for lr, colour in ((0.05, "tab:blue"), (1.0, "tab:red")):
         dead, accuracy = [], []
         for seed in SEEDS:
-            watch = Diagnostics()
+            watch = Diagnostics(every=1)
             trainer = digits_trainer(lr, seed, [watch])
             trainer.fit(train, epochs=epochs, batch_size=32)
             curve = [e["1"]["dead_fraction"] for e in watch.epochs]

@@ -56,6 +56,14 @@ def watched_tensor(module):
     return list(own.values()) or None
 
 
+def _copy_into(buffer, array):
+    """``array`` copied into ``buffer`` when it fits (no fresh allocation per step), else a new copy."""
+    if buffer is None or buffer.shape != array.shape or buffer.dtype != array.dtype or type(buffer) is not type(array):
+        return array.copy()
+    buffer[...] = array
+    return buffer
+
+
 def _joint_norm(arrays) -> float:
     return math.sqrt(sum(_norm(a) ** 2 for a in arrays))
 
@@ -99,12 +107,15 @@ class Monitor:
         self._handles: list = []
         self._calls = 0
         self._stepped = False  # the open pass's parameters were read at the optimiser's step
+        self._params: dict = {}  # module name -> the tensors whose norms it reports
+        self._before: dict = {}  # module name -> buffers for the weights before a step, reused
 
     # ----- attaching ---------------------------------------------------------------------------------
     def attach(self) -> Monitor:
         """Install the hooks (and wrap ``optimizer.step``); returns self."""
         if self._handles:
             return self
+        self._params = {name: t for name, m in self.modules if (t := watched_tensor(m)) is not None}
         self._handles.append(self.model.register_forward_pre_hook(self._start_pass))
         for name, module in self.modules:
             self._handles.append(module.register_forward_hook(self._recorder(name)))
@@ -144,10 +155,7 @@ class Monitor:
         return hook
 
     def _read_parameters(self, record: dict) -> None:
-        for name, module in self.modules:
-            tensors = watched_tensor(module)
-            if tensors is None:
-                continue
+        for name, tensors in self._params.items():
             stats = record.setdefault(name, {})
             stats["weight_norm"] = _joint_norm([t.data for t in tensors])
             if all(t.grad is not None for t in tensors):
@@ -166,21 +174,17 @@ class Monitor:
             if record is None:
                 return step(*args, **kwargs)
             self._read_parameters(record)
-            before = {name: [t.data.copy() for t in tensors] for name, tensors in self._watched()}
+            for name, tensors in self._params.items():
+                kept = self._before.get(name, [None] * len(tensors))
+                self._before[name] = [_copy_into(old, t.data) for old, t in zip(kept, tensors)]
             result = step(*args, **kwargs)
-            for name, tensors in self._watched():
-                deltas = [np.subtract(t.data, old, out=old) for t, old in zip(tensors, before[name])]
+            for name, tensors in self._params.items():
+                deltas = [np.subtract(t.data, old, out=old) for t, old in zip(tensors, self._before[name])]
                 record[name]["update_ratio"] = _joint_norm(deltas) / max(record[name]["weight_norm"], 1e-300)
             self._stepped = True
             return result
 
         return monitored_step
-
-    def _watched(self):
-        for name, module in self.modules:
-            tensors = watched_tensor(module)
-            if tensors is not None:
-                yield name, tensors
 
     # ----- results -----------------------------------------------------------------------------------
     @property

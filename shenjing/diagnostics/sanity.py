@@ -121,9 +121,10 @@ def _overfit(model, loss_fn, X, y, steps: int, lr: float) -> Check:
         return Check("overfit a small batch", True, f"{len(X)} samples: loss {first:.4g} -> {last:.4g} in {steps} "
                      "steps", numbers=numbers)
     return Check("overfit a small batch", False, f"{len(X)} samples: loss only went {first:.4g} -> {last:.4g} in "
-                 f"{steps} Adam steps (lr {lr:g})", "a model that cannot memorise a few samples has a bug: check "
-                 "that the labels match the inputs, the loss suits the output layer, and that nothing stops "
-                 "the gradient (detach, no_grad, frozen layers); then try a larger learning rate", numbers)
+                 f"{steps} Adam steps (lr {lr:g})", "a model that cannot memorise a few samples has a bug or a "
+                 "gradient that does not reach its first layers (see gradient flow): check that the labels match "
+                 "the inputs, the loss suits the output layer, nothing stops the gradient (detach, no_grad, frozen "
+                 "layers); then try a larger learning rate", numbers)
 
 
 def _gradient_flow(model, loss_fn, X, y) -> Check:

@@ -43,7 +43,8 @@ class Diagnostics(Callback):
     norms and update ratios (a :class:`~shenjing.diagnostics.Monitor` on the training passes,
     averaged per epoch into ``epochs``), and plain-language ``warnings()``.
 
-    ``Diagnostics(out=None, every=1, dead=0.5, saturated=0.5)``: a warning when at least ``dead`` of
+    ``Diagnostics(out=None, every=10, dead=0.5, saturated=0.5)`` records one training pass in
+    ``every`` (cheap enough to leave on: benchmarks/README.md). A warning when at least ``dead`` of
     a ReLU layer's units are dead, or ``saturated`` of a sigmoid/tanh layer's activations saturated,
     at the last epoch (saying since which epoch); when the first layer's gradient norm is below
     1e-3 (vanishing) or above 1e3 (exploding) times the last layer's; when updates move the
@@ -51,7 +52,7 @@ class Diagnostics(Callback):
     (one row per epoch and module) and ``diagnostics.png`` are written at the end of ``fit``.
     """
 
-    def __init__(self, out=None, every: int = 1, dead: float = 0.5, saturated: float = 0.5):
+    def __init__(self, out=None, every: int = 10, dead: float = 0.5, saturated: float = 0.5):
         self.out = None if out is None else Path(out)
         self.every, self.dead, self.saturated = every, dead, saturated
         self.epochs: list[dict] = []

@@ -23,12 +23,15 @@ VALIDATION = 0.2  # of the 4,000 training samples: the same 800 as `shenjing swe
 
 # small, targeted grids: training settings of the command, and a few architectures at the budget
 GRIDS = {
-    "mlp": [{"optimizer": ["adam", "adamw"], "lr": [1e-3, 3e-3, 1e-2], "epochs": [150], "batch_size": [100],
-             "dropout": [0.0, 0.2]}],
+    "mlp": [{"lr": [1e-2, 3e-3], "epochs": [100], "batch_size": [100], "dropout": [0.0, 0.2]},
+            {"lr": [1e-2], "epochs": [100], "batch_size": [100], "hidden": [72], "depth": [3], "dropout": [0.0, 0.1]},
+            {"optimizer": ["adamw"], "lr": [1e-2], "epochs": [200], "batch_size": [100], "dropout": [0.1]},
+            {"optimizer": ["adamw"], "lr": [1e-2], "epochs": [300], "batch_size": [100], "dropout": [0.2]},
+            {"optimizer": ["adam"], "lr": [1e-2], "epochs": [200], "batch_size": [100], "dropout": [0.1]}],
     "cnn": [{"lr": [3e-3, 1e-2], "epochs": [60, 120], "batch_size": [100], "channels": [25], "norm": [False]},
             {"lr": [3e-3, 1e-2], "epochs": [60, 120], "batch_size": [100], "channels": [24], "norm": [True]}],
-    "gru": [{"lr": [3e-3, 1e-2], "epochs": [40, 80], "batch_size": [64], "hidden": [38]},
-            {"lr": [3e-3, 1e-2], "epochs": [40, 80], "batch_size": [64], "hidden": [32], "pool": ["last+mean"]}],
+    "gru": [{"lr": [1e-2, 3e-3], "epochs": [40], "batch_size": [64], "hidden": [38]},
+            {"lr": [1e-2], "epochs": [40], "batch_size": [64], "hidden": [32], "pool": ["last+mean"]}],
 }
 
 
@@ -55,7 +58,10 @@ def train_point(model: str, lr: float, epochs: int, batch_size: int, optimizer: 
                           progress=False, seed=seed)
         trainer.fit((X, y), epochs=epochs, batch_size=batch_size)
         metrics = trainer.evaluate((Xv, yv))
-    return {"val_accuracy": metrics["accuracy"], "val_loss": metrics["loss"], "parameters": net.num_parameters()}
+    result = {"val_accuracy": metrics["accuracy"], "val_loss": metrics["loss"], "parameters": net.num_parameters()}
+    print(dict(model=model, optimizer=optimizer, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed, **arch,
+               **result), flush=True)
+    return result
 
 
 def main(argv=None) -> int:
@@ -66,8 +72,10 @@ def main(argv=None) -> int:
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--seeds", default="0", help="comma list of seeds")
     parser.add_argument("--out", default="runs/recipes")
+    parser.add_argument("--part", type=int, help="run only this grid of the model's list (0-based)")
     args = parser.parse_args(argv)
-    grid = [dict(g, model=[args.model], seed=[int(s) for s in args.seeds.split(",")]) for g in GRIDS[args.model]]
+    grids = GRIDS[args.model] if args.part is None else [GRIDS[args.model][args.part]]
+    grid = [dict(g, model=[args.model], seed=[int(s) for s in args.seeds.split(",")]) for g in grids]
     rows = tune.sweep(train_point, grid, n_jobs=args.n_jobs)
     over = [r for r in rows if r["parameters"] > recipes.BUDGETS[args.model]]
     if over:
@@ -75,7 +83,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(out / f"{args.model}.csv", "w", newline="") as f:
+    name = args.model if args.part is None else f"{args.model}-{args.part}"
+    with open(out / f"{name}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)

@@ -14,13 +14,13 @@ BUDGETS = {"mlp": 15_210, "cnn": 5_210, "gru": 5_134}
 
 # training options per (dataset, model); options the user gives on the command line win
 RECIPES = {
-    ("mnist1d", "mlp"): {},
+    ("mnist1d", "mlp"): {"optimizer": "adamw", "lr": 1e-2, "schedule": "cosine", "epochs": 300, "batch_size": 100},
     ("mnist1d", "cnn"): {"optimizer": "adam", "lr": 3e-3, "schedule": "cosine", "epochs": 120, "batch_size": 100},
     ("mnist1d", "gru"): {"optimizer": "adam", "lr": 1e-2, "schedule": "cosine", "epochs": 40, "batch_size": 64},
 }
 
 # architecture of each MNIST-1D model (keyword arguments of the builders below)
-ARCHITECTURES = {"mlp": {}, "cnn": {"channels": 24, "norm": True}, "gru": {"hidden": 38}}
+ARCHITECTURES = {"mlp": {"dropout": 0.2}, "cnn": {"channels": 24, "norm": True}, "gru": {"hidden": 38}}
 
 
 def recipe(dataset: str, model: str) -> dict:

@@ -34,6 +34,7 @@ def plot_monitor(history: list, names: list, path, title: str | None = None, x_l
         for name, values in _series(history, names, stat).items():
             right.plot(np.arange(1, len(values) + 1), values, style, label=f"{name} {stat.split('_')[0]}")
             drawn += 1
+    right.xaxis.get_major_locator().set_params(integer=True)
     right.set(xlabel=x_label, ylabel="fraction of units", ylim=(-0.02, 1.02),
               title="dead ReLUs (solid) and saturated units (dashed)")
     if drawn:
@@ -50,7 +51,9 @@ def plot_sweep(rows: list, params: list, metric: str, path, title: str | None = 
     swept = [k for k in params if len({str(r.get(k)) for r in rows}) > 1]
     labels = [", ".join(f"{k}={r[k]}" for k in swept) or str(i) for i, r in enumerate(rows)]
     values = [r.get(metric, np.nan) for r in rows]
-    ax.bar(range(len(rows)), values, color="tab:blue")
+    best = int(np.nanargmax(values)) if rows else -1
+    bars = ax.bar(range(len(rows)), values, color=["tab:orange" if i == best else "tab:blue" for i in range(len(rows))])
+    ax.bar_label(bars, fmt="%.4g", fontsize=8)
     ax.set_xticks(range(len(rows)), labels, rotation=45, ha="right", fontsize=8)
-    ax.set(ylabel=metric, title=title or f"sweep: {metric} per point")
+    ax.set(ylabel=metric, title=title or f"sweep: {metric} per point (best in orange)")
     return save_figure(fig, path)

@@ -3,7 +3,8 @@
 
 MNIST-1D's models stay within the parameter budgets of the reference models of the MNIST-1D
 paper (Greydanus 2020): MLP 15,210 (40-100-100-10), CNN 5,210 (three strided convolutions of
-25 channels), GRU 5,134 (bidirectional, hidden size 6).
+25 channels), GRU 5,134 (bidirectional, hidden size 6). The sweep chose on 800 training samples
+held out; the test split is only reported (README).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ RECIPES = {
 }
 
 # architecture of each MNIST-1D model (keyword arguments of the builders below)
-ARCHITECTURES = {"mlp": {"dropout": 0.2}, "cnn": {"channels": 24, "norm": True}, "gru": {"hidden": 38}}
+ARCHITECTURES = {
+    "mlp": {"dropout": 0.2},                    # 40-100-100-10 ReLU: 15,210 parameters
+    "cnn": {"channels": 24, "norm": True},      # strided convolutions with BatchNorm: 5,002
+    "gru": {"hidden": 32, "pool": "last+mean"},  # head on [last state, mean state]: 4,010
+}
 
 
 def recipe(dataset: str, model: str) -> dict:
@@ -49,6 +54,8 @@ def _cnn(nn, length: int, classes: int, channels: int = 25, norm: bool = False):
 
 
 def _gru(nn, length: int, classes: int, hidden: int = 38, pool: str = "last"):
+    from . import cat
+
     class GRUClassifier(nn.Module):
         """GRU over the sequence; a linear head on the last hidden state, or on the last state
         and the mean over time (``pool='last+mean'``)."""
@@ -61,8 +68,6 @@ def _gru(nn, length: int, classes: int, hidden: int = 38, pool: str = "last"):
         def forward(self, x):
             out, h = self.gru(x)
             if pool == "last+mean":
-                from . import cat
-
                 return self.head(cat([h[-1], out.mean(1)], dim=1))
             return self.head(h[-1])
 

@@ -57,6 +57,10 @@ def launch(program: str, tmp_path: Path, nproc: int = 2) -> subprocess.Completed
 
 def run_ranks(program: str, tmp_path: Path, nproc: int = 2) -> list[dict]:
     """Run ``program`` and return each rank's saved arrays, failing with its output if it fails."""
-    done = launch(program, tmp_path, nproc)
+    return saved(launch(program, tmp_path, nproc), tmp_path, nproc)
+
+
+def saved(done: subprocess.CompletedProcess, tmp_path: Path, nproc: int = 2) -> list[dict]:
+    """Each rank's saved arrays from a finished launch, failing with its output if it failed."""
     assert done.returncode == 0, f"ranks failed:\n{done.stdout}\n{done.stderr}"
     return [dict(np.load(tmp_path / f"rank{r}.npz")) for r in range(nproc)]

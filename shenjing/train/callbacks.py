@@ -28,7 +28,10 @@ _MAX_HINTS = ("acc", "f1", "precision", "recall", "auc", "score")
 
 
 class Callback:
-    """Base class; every hook does nothing."""
+    """Base class; every hook does nothing. Under a process group, callbacks with
+    ``rank_zero_only = True`` (those that write files) run on rank 0 alone."""
+
+    rank_zero_only = False
 
     def on_fit_begin(self, trainer) -> None: ...
 
@@ -139,6 +142,8 @@ class ModelCheckpoint(Callback):
     is written atomically (a temporary file renamed into place): a crash never leaves a
     half-written checkpoint. ``every`` saves every k-th epoch.
     """
+
+    rank_zero_only = True
 
     def __init__(self, path, monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = False,
                  save_weights_only: bool = False, every: int = 1):
@@ -282,6 +287,8 @@ class CSVLogger(Callback):
 
     The file is started afresh unless ``append=True`` or the trainer resumes from a checkpoint.
     """
+
+    rank_zero_only = True
 
     def __init__(self, path, separator: str = ",", append: bool = False):
         self.path, self.separator, self.append = Path(path), separator, bool(append)

@@ -28,19 +28,26 @@ class ReduceOp(Enum):
 
 
 class Work:
-    """A collective in flight (``async_op=True``): ``wait()`` blocks until the tensor holds the result."""
+    """A collective in flight (``async_op=True``): ``wait()`` blocks until the tensor holds the result.
+
+    ``request`` has MPI's request interface (``Wait()``, ``Test()``); ``finish()`` runs once it is done.
+    """
 
     def __init__(self, request, finish):
         self._request, self._finish = request, finish
 
     def wait(self) -> bool:
         if self._request is not None:
-            self._request.wait()
+            self._request.Wait()
             self._request = None
             self._finish()
         return True
 
     def is_completed(self) -> bool:
+        """Whether the result is in; asking also lets MPI advance the transfer (it has no thread of its own)."""
+        if self._request is not None and self._request.Test():
+            self._request = None
+            self._finish()
         return self._request is None
 
 
@@ -94,14 +101,17 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = Fal
         work = g.nccl.all_reduce(array, op)
     else:
         buffer = _buffer(array)
-        request = g.comm.Iallreduce(_in_place(), buffer, op=_mpi_op(op))
 
         def finish():
             if op is ReduceOp.AVG:
                 buffer[...] /= g.size
             _write_back(array, buffer)
 
-        work = Work(request, finish)
+        if not async_op:
+            g.comm.Allreduce(_in_place(), buffer, op=_mpi_op(op))
+            finish()
+            return None
+        work = Work(g.comm.Iallreduce(_in_place(), buffer, op=_mpi_op(op)), finish)
     if async_op:
         return work
     work.wait()

@@ -13,13 +13,16 @@ from .. import _backend as B
 
 
 class _Done:
-    """The request of a launched NCCL call: waiting synchronises its stream."""
+    """A launched NCCL call, with MPI's request interface: waiting synchronises its stream."""
 
     def __init__(self, stream):
         self.stream = stream
 
-    def wait(self) -> None:
+    def Wait(self) -> None:
         self.stream.synchronize()
+
+    def Test(self) -> bool:
+        return self.stream.done
 
 
 class NcclCommunicator:
@@ -71,7 +74,7 @@ class NcclCommunicator:
     def broadcast(self, array, src: int) -> None:
         buffer = array if array.flags.c_contiguous else self.cp.ascontiguousarray(array)
         self._launch(lambda stream: self.comm.bcast(
-            buffer.data.ptr, buffer.size, self._dtype(buffer.dtype), src, stream)).wait()
+            buffer.data.ptr, buffer.size, self._dtype(buffer.dtype), src, stream)).Wait()
         if buffer is not array:
             array[...] = buffer
 
@@ -79,5 +82,5 @@ class NcclCommunicator:
         send = self.cp.ascontiguousarray(array)
         gathered = self.cp.empty((self.size,) + array.shape, array.dtype)
         self._launch(lambda stream: self.comm.allGather(
-            send.data.ptr, gathered.data.ptr, send.size, self._dtype(send.dtype), stream)).wait()
+            send.data.ptr, gathered.data.ptr, send.size, self._dtype(send.dtype), stream)).Wait()
         return gathered

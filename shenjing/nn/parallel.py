@@ -139,6 +139,9 @@ class DistributedDataParallel(Module):
         bucket.ready.add(id(param))
         if len(bucket.ready) == len(bucket.params):
             bucket.launch()
+        for other in self._buckets:   # lets MPI move the launched buckets along between backward's ops
+            if other.work is not None:
+                other.work.is_completed()
 
     def _finish_backward(self) -> None:
         for bucket in self._buckets:

@@ -1,0 +1,180 @@
+"""Data-parallel benchmarks: shenjing.distributed's all-reduce against raw mpi4py on the same buffers,
+training throughput of the MLP and the wide CNN on 1 and N processes, and the share of all-reduce time
+that DistributedDataParallel's buckets hide behind backward.
+
+    python benchmarks/distributed.py [--nproc 2] [--repeat 15] [--json out.json]
+
+It starts each measurement through mpiexec (``pip install "shenjing[distributed]"``), one BLAS
+thread per process; rank 0 reports medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _timing import interleaved, set_threads, table  # noqa: E402
+from models import SPECS, batch, build, train_step  # noqa: E402
+
+SIZES = [2**k for k in range(10, 27, 2)]   # bytes: 1 KiB .. 64 MiB
+MODELS = ("mlp", "conv")
+
+
+# ----- measurements, run on every rank ----------------------------------------------------------
+def measure_allreduce(repeat: int) -> list:
+    """Seconds per all-reduce of a float32 buffer, shenjing's call vs mpi4py's, for each size."""
+    import shenjing as sj
+    import shenjing.distributed as dist
+    from mpi4py import MPI
+
+    comm = dist.group.group().comm
+    rows = []
+    for nbytes in SIZES:
+        t = sj.zeros(nbytes // 4)   # zeros: repeated sums stay finite
+        number = max(1, 2**20 // nbytes)
+        times = interleaved({"shenjing": lambda t=t: dist.all_reduce(t),
+                             "mpi4py": lambda t=t: comm.Allreduce(MPI.IN_PLACE, t.data)},
+                            repeat=repeat, number=number, pause=0.01)
+        rows.append({"bytes": nbytes, **times})
+    return rows
+
+
+def _replica(spec: str, bucket_cap_mb: float = 25):
+    import shenjing as sj
+    import shenjing.distributed as dist
+    from shenjing.nn.parallel import DistributedDataParallel
+
+    sj.manual_seed(0)
+    model = build(sj, SPECS[spec][0])
+    replica = DistributedDataParallel(model, bucket_cap_mb) if dist.get_world_size() > 1 else model
+    x, y = batch(spec, seed=dist.get_rank())
+    return replica, sj.tensor(x), sj.tensor(y)
+
+
+def measure_throughput(spec: str, repeat: int) -> dict:
+    """Samples per second over all ranks (a batch of SPECS' size on each) for full training steps."""
+    import shenjing as sj
+    import shenjing.distributed as dist
+
+    replica, x, y = _replica(spec)
+    _, _, n, opt_name, opt_kw = SPECS[spec]
+    step = train_step(sj, replica, getattr(sj.optim, opt_name)(replica.parameters(), **opt_kw), x, y)
+    seconds = []
+    for i in range(repeat + 3):
+        dist.barrier()
+        start = time.perf_counter()
+        step()
+        if i >= 3:
+            seconds.append(time.perf_counter() - start)
+    median = statistics.median(seconds)
+    return {"model": spec, "nproc": dist.get_world_size(), "step_s": median,
+            "samples_per_s": n * dist.get_world_size() / median}
+
+
+def measure_overlap(spec_and_cap: str, repeat: int) -> dict:
+    """Backward with bucketed all-reduce (T_ddp) against backward alone (T_local) plus the same buckets
+    reduced one after another afterwards (T_comm): hidden share = (T_local + T_comm - T_ddp) / T_comm."""
+    import shenjing.distributed as dist
+    import shenjing.nn.functional as F
+
+    spec, cap = spec_and_cap.split(":")
+    replica, x, y = _replica(spec, float(cap))
+
+    def backward(sync: bool) -> float:
+        replica.zero_grad()
+        if sync:
+            loss = F.cross_entropy(replica(x), y)
+        else:
+            with replica.no_sync():
+                loss = F.cross_entropy(replica(x), y)
+        dist.barrier()
+        start = time.perf_counter()
+        loss.backward()
+        return time.perf_counter() - start
+
+    def reduce_after() -> float:
+        start = time.perf_counter()
+        for bucket in replica._buckets:
+            bucket.launch()
+        for bucket in replica._buckets:
+            bucket.finish()
+        return time.perf_counter() - start
+
+    samples = {"ddp": [], "local": [], "comm": []}
+    for i in range(repeat + 2):
+        ddp, local = backward(True), backward(False)
+        comm = reduce_after()
+        if i >= 2:
+            for key, value in zip(samples, (ddp, local, comm)):
+                samples[key].append(value)
+    t = {key: statistics.median(v) for key, v in samples.items()}
+    hidden = (t["local"] + t["comm"] - t["ddp"]) / t["comm"]
+    return {"model": spec, "bucket_cap_mb": float(cap), "buckets": len(replica._buckets),
+            **{f"{k}_s": v for k, v in t.items()}, "hidden_share": hidden}
+
+
+def worker(part: str, arg: str, repeat: int) -> None:
+    import shenjing.distributed as dist
+
+    set_threads(1)
+    dist.init_process_group()
+    result = {"allreduce": lambda: measure_allreduce(repeat),
+              "throughput": lambda: measure_throughput(arg, repeat),
+              "overlap": lambda: measure_overlap(arg, repeat)}[part]()
+    if dist.get_rank() == 0:
+        print(json.dumps(result))
+
+
+# ----- the driver --------------------------------------------------------------------------------
+def run(nproc: int, part: str, arg: str, repeat: int):
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")])))
+    command = [str(mpiexec) if mpiexec.exists() else "mpiexec", "-n", str(nproc), sys.executable, __file__,
+               "--worker", part, arg, "--repeat", str(repeat)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nproc", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--worker", nargs=2, metavar=("PART", "ARG"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(*args.worker, args.repeat)
+        return
+    n = args.nproc
+    results = {"allreduce": run(n, "allreduce", "-", args.repeat),
+               "throughput": [run(k, "throughput", spec, args.repeat) for spec in MODELS for k in (1, n)],
+               "overlap": [run(n, "overlap", f"{spec}:{cap}", args.repeat) for spec in MODELS for cap in (25, 1)]}
+    print(f"all-reduce of float32 buffers on {n} processes (medians; overhead = shenjing / mpi4py - 1)")
+    print(table([[f"{r['bytes'] / 1024:g} KiB", f"{r['shenjing'] * 1e6:.1f}", f"{r['mpi4py'] * 1e6:.1f}",
+                  f"{r['bytes'] / r['shenjing'] / 1e9:.2f}", f"{(r['shenjing'] / r['mpi4py'] - 1) * 100:+.1f}%"]
+                 for r in results["allreduce"]], ["size", "shenjing us", "mpi4py us", "shenjing GB/s", "overhead"]))
+    print("\ntraining throughput, one BLAS thread per process (batch per process as in benchmarks/models.py)")
+    print(table([[r["model"], r["nproc"], f"{r['step_s'] * 1e3:.1f}", f"{r['samples_per_s']:.0f}"]
+                 for r in results["throughput"]], ["model", "processes", "step ms", "samples/s"]))
+    print(f"\nall-reduce hidden behind backward on {n} processes")
+    print(table([[r["model"], f"{r['bucket_cap_mb']:g}", r["buckets"], f"{r['local_s'] * 1e3:.1f}",
+                  f"{r['comm_s'] * 1e3:.1f}", f"{r['ddp_s'] * 1e3:.1f}", f"{r['hidden_share']:.0%}"]
+                 for r in results["overlap"]],
+                ["model", "bucket_cap_mb", "buckets", "backward ms", "all-reduce ms", "backward+DDP ms", "hidden"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

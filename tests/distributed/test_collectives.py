@@ -125,3 +125,30 @@ def test_the_excepthook_is_installed_then_restored():
     assert sys.excepthook is not before
     dist.destroy_process_group()
     assert sys.excepthook is before
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("backend", ["nccl", "mpi"])
+def test_gpu_tensors_on_one_rank(backend):
+    """The NCCL path (and MPI staging through host memory) on CuPy arrays; skipped without a GPU."""
+    if not sj.cuda_available():
+        pytest.skip("needs CuPy and an NVIDIA GPU")
+    from shenjing.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group(backend)
+    try:
+        for dtype in (sj.float32, sj.float64):
+            t = sj.tensor([[1.0, -2.0], [3.0, 4.5]], dtype=dtype, device="cuda")
+            dist.all_reduce(t, op=dist.ReduceOp.AVG)
+            dist.all_reduce(t[:, 1], op=dist.ReduceOp.MAX)   # not contiguous
+            dist.broadcast(t, src=0)
+            gathered = [sj.zeros(2, 2, dtype=dtype, device="cuda")]
+            dist.all_gather(gathered, t)
+            np.testing.assert_array_equal(np.asarray(gathered[0].cpu()), [[1.0, -2.0], [3.0, 4.5]])
+            assert dist.all_reduce(t, async_op=True).wait()
+        sj.manual_seed(0)
+        model = DistributedDataParallel(sj.nn.Linear(3, 2).to(device="cuda"), bucket_cap_mb=1e-5)
+        model(sj.ones(4, 3, device="cuda")).sum().backward()
+        np.testing.assert_allclose(np.asarray(model.module.weight.grad.cpu()), np.full((2, 3), 4.0))
+    finally:
+        dist.destroy_process_group()

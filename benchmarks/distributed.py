@@ -37,7 +37,7 @@ def measure_allreduce(repeat: int) -> list:
     import shenjing.distributed as dist
     from mpi4py import MPI
 
-    comm = dist.group.group().comm
+    comm = dist.process_group.current_group().comm
     rows = []
     for nbytes in SIZES:
         t = sj.zeros(nbytes // 4)   # zeros: repeated sums stay finite

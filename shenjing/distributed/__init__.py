@@ -8,7 +8,7 @@ with ``backend='nccl'``. Extra: ``pip install "shenjing[distributed]"``.
 """
 
 from .collectives import ReduceOp, Work, all_gather, all_reduce, broadcast
-from .group import (
+from .process_group import (
     barrier, destroy_process_group, get_rank, get_world_size, init_process_group, is_available, is_initialized,
     is_main_process,
 )

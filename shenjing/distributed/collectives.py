@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import Tensor
-from .group import group
+from .process_group import current_group
 
 __all__ = ["ReduceOp", "Work", "all_reduce", "broadcast", "all_gather"]
 
@@ -58,7 +58,7 @@ def _tensor(tensor, name: str) -> Tensor:
 
 
 def _over_nccl(array) -> bool:
-    return group().nccl is not None and type(array) is not np.ndarray
+    return current_group().nccl is not None and type(array) is not np.ndarray
 
 
 def _buffer(array) -> np.ndarray:
@@ -87,16 +87,16 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = Fal
     reading the tensor.
 
     >>> import shenjing as sj, shenjing.distributed as dist
-    >>> dist.init_process_group()
+    >>> dist.init_process_current_group()
     >>> t = sj.tensor([1.0, 2.0])
     >>> dist.all_reduce(t, op=dist.ReduceOp.SUM)   # one rank: unchanged
     >>> t
     tensor([1., 2.])
-    >>> dist.destroy_process_group()
+    >>> dist.destroy_process_current_group()
     """
     array = _tensor(tensor, "all_reduce").data
     _check_op(op, array, "all_reduce")
-    g = group()
+    g = current_group()
     if _over_nccl(array):
         work = g.nccl.all_reduce(array, op)
     else:
@@ -121,7 +121,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = Fal
 def broadcast(tensor: Tensor, src: int = 0) -> None:
     """Overwrite ``tensor`` on every rank with rank ``src``'s values."""
     array = _tensor(tensor, "broadcast").data
-    g = group()
+    g = current_group()
     if not 0 <= src < g.size:
         raise ValueError(f"broadcast: src must be a rank in [0, {g.size}), got {src!r}")
     if _over_nccl(array):
@@ -136,7 +136,7 @@ def all_gather(tensor_list: list, tensor: Tensor) -> None:
     """Fill ``tensor_list[r]`` with rank r's ``tensor``, on every rank (one tensor per rank, each of
     ``tensor``'s shape and dtype)."""
     array = _tensor(tensor, "all_gather").data
-    g = group()
+    g = current_group()
     if len(tensor_list) != g.size:
         raise ValueError(f"all_gather: tensor_list must hold world_size = {g.size} tensors, got {len(tensor_list)}")
     for i, t in enumerate(tensor_list):
@@ -149,7 +149,7 @@ def all_gather(tensor_list: list, tensor: Tensor) -> None:
         gathered = np.empty((g.size,) + array.shape, array.dtype)
         g.comm.Allgather(_buffer(array), gathered)
     for t, part in zip(tensor_list, gathered):
-        t.data[...] = B.to_device(part, t.device) if isinstance(part, np.ndarray) else part
+        t.data[...] = B.to_device(part, t.device)
 
 
 def _in_place():

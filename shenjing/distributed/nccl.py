@@ -11,6 +11,10 @@ import numpy as np
 
 from .. import _backend as B
 
+UNIQUE_ID_BYTES = 128  # NCCL_UNIQUE_ID_BYTES of nccl.h
+NCCL_TYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64", "int8": "NCCL_INT8",
+              "uint8": "NCCL_UINT8", "int32": "NCCL_INT32", "int64": "NCCL_INT64"}
+
 
 class _Done:
     """A launched NCCL call, with MPI's request interface: waiting synchronises its stream."""
@@ -26,6 +30,8 @@ class _Done:
 
 
 class NcclCommunicator:
+    """The NCCL communicator of the ranks of the MPI communicator ``comm``, rank r on GPU r mod #GPUs."""
+
     def __init__(self, comm):
         cp = B.cupy()
         if cp is None:
@@ -34,7 +40,7 @@ class NcclCommunicator:
 
         rank, size = comm.Get_rank(), comm.Get_size()
         cp.cuda.Device(rank % cp.cuda.runtime.getDeviceCount()).use()
-        uid = np.array(nccl.get_unique_id() if rank == 0 else [0] * nccl.NCCL_UNIQUE_ID_BYTES, dtype=np.int64)
+        uid = np.array(nccl.get_unique_id() if rank == 0 else [0] * UNIQUE_ID_BYTES, dtype=np.int64)
         comm.Bcast(uid, root=0)
         self.cp, self.nccl = cp, nccl
         self.size = size
@@ -42,11 +48,9 @@ class NcclCommunicator:
         self.stream = cp.cuda.Stream(non_blocking=True)
 
     def _dtype(self, dtype) -> int:
-        table = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
-                 "int32": "NCCL_INT32", "int64": "NCCL_INT64", "uint8": "NCCL_UINT8", "int8": "NCCL_INT8"}
-        if dtype.name not in table:
-            raise TypeError(f"NCCL collectives do not take dtype {dtype}; use one of {sorted(table)}")
-        return getattr(self.nccl, table[dtype.name])
+        if dtype.name not in NCCL_TYPES:
+            raise TypeError(f"NCCL collectives do not take dtype {dtype}; use one of {sorted(NCCL_TYPES)}")
+        return getattr(self.nccl, NCCL_TYPES[dtype.name])
 
     def _launch(self, call):
         """Run ``call(stream)`` after the current stream's queued work, on the collective stream."""

@@ -77,7 +77,7 @@ def is_initialized() -> bool:
     return _group is not None
 
 
-def group() -> _Group:
+def current_group() -> _Group:
     """The initialised group; RuntimeError naming the missing call otherwise."""
     if _group is None:
         raise RuntimeError("the process group is not initialised: call shenjing.distributed.init_process_group()")
@@ -86,23 +86,25 @@ def group() -> _Group:
 
 def get_rank() -> int:
     """This process's index in the group, 0 .. world_size-1."""
-    return group().rank
+    return current_group().rank
 
 
 def get_world_size() -> int:
     """The number of processes in the group."""
-    return group().size
+    return current_group().size
 
 
 def barrier() -> None:
     """Wait until every rank has reached this call."""
-    group().comm.Barrier()
+    current_group().comm.Barrier()
 
 
 def destroy_process_group() -> None:
     """Leave the group (MPI itself stays up until the interpreter exits, as mpi4py arranges)."""
     global _group
-    current = group()
+    current = current_group()
+    if current.nccl is not None:
+        current.nccl.comm.destroy()
     current.comm.Free()
     _group = None
     _restore_excepthook()

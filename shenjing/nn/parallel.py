@@ -37,7 +37,7 @@ class _Bucket:
         """Copy the gradients out (backward may still read the arrays it gave) and start their average."""
         xp = B.xp_of(self.params[0].data)
         self.flat = xp.concatenate([(p.grad.data if p.grad is not None else xp.zeros_like(p.data)).reshape(-1)
-                                    for p in self.params]).astype(self.params[0].dtype, copy=False)
+                                    for p in self.params])
         self.work = dist.all_reduce(Tensor._wrap(self.flat), op=dist.ReduceOp.AVG, async_op=True)
 
     def finish(self) -> None:

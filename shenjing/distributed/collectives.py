@@ -87,12 +87,12 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = Fal
     reading the tensor.
 
     >>> import shenjing as sj, shenjing.distributed as dist
-    >>> dist.init_process_current_group()
+    >>> dist.init_process_group()
     >>> t = sj.tensor([1.0, 2.0])
     >>> dist.all_reduce(t, op=dist.ReduceOp.SUM)   # one rank: unchanged
     >>> t
     tensor([1., 2.])
-    >>> dist.destroy_process_current_group()
+    >>> dist.destroy_process_group()
     """
     array = _tensor(tensor, "all_reduce").data
     _check_op(op, array, "all_reduce")

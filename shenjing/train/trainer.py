@@ -308,7 +308,7 @@ class Trainer:
     def _run_epoch(self, loader, val_loader, epoch: int, epochs: int) -> None:
         t0 = time.perf_counter()
         if hasattr(loader.sampler, "set_epoch"):
-            loader.sampler.set_epoch(epoch)
+            loader.sampler.set_epoch(epoch - 1)  # 0-based, as in a PyTorch loop: the same orders
         self._call("on_epoch_begin", epoch)
         logs = self._train_epoch(loader, epoch, epochs)
         if val_loader is not None:

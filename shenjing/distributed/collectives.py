@@ -7,6 +7,7 @@ tensors of the same shape and dtype.
 
 from __future__ import annotations
 
+import functools
 from enum import Enum
 
 import numpy as np
@@ -97,25 +98,28 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = Fal
     array = _tensor(tensor, "all_reduce").data
     _check_op(op, array, "all_reduce")
     g = current_group()
+    name = "SUM" if op is ReduceOp.AVG else op.name   # AVG is a sum, divided when it arrives
     if _over_nccl(array):
-        work = g.nccl.all_reduce(array, op)
+        buffer = array if array.flags.c_contiguous else B.xp_of(array).ascontiguousarray(array)
+        request = g.nccl.all_reduce(buffer, name)
     else:
-        buffer = _buffer(array)
-
-        def finish():
-            if op is ReduceOp.AVG:
-                buffer[...] /= g.size
-            _write_back(array, buffer)
-
+        buffer, mpi = _buffer(array), _mpi()
         if not async_op:
-            g.comm.Allreduce(_in_place(), buffer, op=_mpi_op(op))
-            finish()
+            g.comm.Allreduce(mpi.IN_PLACE, buffer, op=getattr(mpi, name))
+            _finish_reduce(array, buffer, op, g.size)
             return None
-        work = Work(g.comm.Iallreduce(_in_place(), buffer, op=_mpi_op(op)), finish)
+        request = g.comm.Iallreduce(mpi.IN_PLACE, buffer, op=getattr(mpi, name))
+    work = Work(request, lambda: _finish_reduce(array, buffer, op, g.size))
     if async_op:
         return work
     work.wait()
     return None
+
+
+def _finish_reduce(array, buffer, op: ReduceOp, size: int) -> None:
+    if op is ReduceOp.AVG:
+        buffer /= size
+    _write_back(array, buffer)
 
 
 def broadcast(tensor: Tensor, src: int = 0) -> None:
@@ -152,13 +156,8 @@ def all_gather(tensor_list: list, tensor: Tensor) -> None:
         t.data[...] = B.to_device(part, t.device)
 
 
-def _in_place():
+@functools.cache
+def _mpi():
     from mpi4py import MPI
 
-    return MPI.IN_PLACE
-
-
-def _mpi_op(op: ReduceOp):
-    from mpi4py import MPI
-
-    return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.MAX: MPI.MAX, ReduceOp.MIN: MPI.MIN}[op]
+    return MPI

@@ -58,22 +58,11 @@ class NcclCommunicator:
         call(self.stream.ptr)
         return _Done(self.stream)
 
-    def all_reduce(self, array, op):
-        from .collectives import ReduceOp, Work
-
-        buffer = array if array.flags.c_contiguous else self.cp.ascontiguousarray(array)
-        nccl_op = {ReduceOp.SUM: self.nccl.NCCL_SUM, ReduceOp.AVG: self.nccl.NCCL_SUM,
-                   ReduceOp.MAX: self.nccl.NCCL_MAX, ReduceOp.MIN: self.nccl.NCCL_MIN}[op]
-        done = self._launch(lambda stream: self.comm.allReduce(
-            buffer.data.ptr, buffer.data.ptr, buffer.size, self._dtype(buffer.dtype), nccl_op, stream))
-
-        def finish():
-            if op is ReduceOp.AVG:
-                buffer[...] /= self.size
-            if buffer is not array:
-                array[...] = buffer
-
-        return Work(done, finish)
+    def all_reduce(self, buffer, op_name: str) -> _Done:
+        """Start an in-place sum, max or min (``op_name`` 'SUM', 'MAX', 'MIN') of the contiguous ``buffer``."""
+        op = getattr(self.nccl, "NCCL_" + op_name)
+        return self._launch(lambda stream: self.comm.allReduce(
+            buffer.data.ptr, buffer.data.ptr, buffer.size, self._dtype(buffer.dtype), op, stream))
 
     def broadcast(self, array, src: int) -> None:
         buffer = array if array.flags.c_contiguous else self.cp.ascontiguousarray(array)

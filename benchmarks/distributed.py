@@ -151,10 +151,14 @@ def run(nproc: int, part: str, arg: str, repeat: int):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def throughput(spec: str, nproc: int, repeat: int, rounds: int) -> dict:
-    """The median over ``rounds`` fresh runs (a process's placement on a busy host moves its speed)."""
-    runs = [run(nproc, "throughput", spec, repeat) for _ in range(rounds)]
-    return min(runs, key=lambda r: abs(r["step_s"] - statistics.median(x["step_s"] for x in runs)))
+def throughputs(nproc: int, repeat: int, rounds: int) -> list:
+    """Each model on 1 and ``nproc`` processes, ``rounds`` fresh runs each, interleaved; the median run of
+    each (a process's placement on a busy host moves its speed)."""
+    runs = {(spec, k): [] for spec in MODELS for k in (1, nproc)}
+    for _ in range(rounds):
+        for (spec, k), found in runs.items():
+            found.append(run(k, "throughput", spec, repeat))
+    return [sorted(found, key=lambda r: r["step_s"])[len(found) // 2] for found in runs.values()]
 
 
 def main(argv=None) -> None:
@@ -170,7 +174,7 @@ def main(argv=None) -> None:
         return
     n = args.nproc
     results = {"allreduce": run(n, "allreduce", "-", args.repeat),
-               "throughput": [throughput(spec, k, args.repeat, args.rounds) for spec in MODELS for k in (1, n)],
+               "throughput": throughputs(n, args.repeat, args.rounds),
                "overlap": [run(n, "overlap", f"{spec}:{cap}", args.repeat) for spec in MODELS for cap in (25, 1)]}
     print(f"all-reduce of float32 buffers on {n} processes (medians; overhead = shenjing / mpi4py - 1)")
     print(table([[f"{r['bytes'] / 1024:g} KiB", f"{r['shenjing'] * 1e6:.1f}", f"{r['mpi4py'] * 1e6:.1f}",

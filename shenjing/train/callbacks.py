@@ -332,6 +332,7 @@ class SnapshotCollector(Callback):
         self.epochs = set() if epochs is None else {int(e) for e in epochs}
         self.every = every
         self.directory = None if directory is None else Path(directory)
+        self.rank_zero_only = self.directory is not None   # it writes files
         self.snapshots: list[tuple[int, dict]] = []
         self.paths: list[Path] = []
 

@@ -46,7 +46,10 @@ for kind in ("mlp", "cnn"):
         reference = build(kind, dtype)
         train(reference, sj.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9), data)
         # rank 1 starts from other weights: DDP must overwrite them with rank 0's
-        model = DDP(build(kind, dtype, seed=rank), bucket_cap_mb=0.0005)
+        own = build(kind, dtype, seed=rank)
+        results[f"{kind}_{dtype}_own_start"] = own[0].weight.numpy().copy()
+        model = DDP(own, bucket_cap_mb=0.0005)
+        results[f"{kind}_{dtype}_synced_start"] = own[0].weight.numpy().copy()
         train(model, sj.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), data, slice(4 * rank, 4 * rank + 4))
         for name, p in model.module.named_parameters():
             results[f"{kind}_{dtype}_{name}"] = p.numpy()
@@ -59,7 +62,10 @@ save(**results)
 def test_two_ranks_on_halves_equal_one_process_on_the_whole_batch(tmp_path):
     ranks = run_ranks(TRAIN_ON_HALVES, tmp_path)
     assert int(ranks[0]["mlp_buckets"]) > 1 and int(ranks[0]["cnn_buckets"]) > 1   # several buckets in flight
-    names = [k for k in ranks[0] if not k.endswith(("_reference", "_buckets"))]
+    for key in ("mlp_float64", "cnn_float32"):
+        assert not np.array_equal(ranks[1][key + "_own_start"], ranks[0][key + "_own_start"])
+        np.testing.assert_array_equal(ranks[1][key + "_synced_start"], ranks[0][key + "_own_start"])
+    names = [k for k in ranks[0] if not k.endswith(("_reference", "_buckets", "_start"))]
     assert len(names) == 2 * 2 * 6   # 6 parameters in the MLP and 6 in the CNN, in two dtypes
     for name in names:
         np.testing.assert_array_equal(ranks[0][name], ranks[1][name])   # identical across ranks

@@ -3,7 +3,8 @@
 ``mpiexec -n N python train.py`` starts N copies of one program; ``init_process_group`` joins
 them through MPI (mpi4py) and, with ``backend='nccl'``, adds an NCCL communicator for arrays on
 NVIDIA GPUs. A rank that raises aborts the communicator, so the whole job ends with that error
-instead of the other ranks waiting forever in their next collective.
+instead of the other ranks waiting forever in their next collective. Join first thing: a process
+that fails before it has joined cannot end the others (``shenjing train`` joins before it loads data).
 """
 
 from __future__ import annotations

@@ -40,16 +40,18 @@ class Work:
     def wait(self) -> bool:
         if self._request is not None:
             self._request.Wait()
-            self._request = None
-            self._finish()
+            self._done()
         return True
 
     def is_completed(self) -> bool:
         """Whether the result is in; asking also lets MPI advance the transfer (it has no thread of its own)."""
         if self._request is not None and self._request.Test():
-            self._request = None
-            self._finish()
+            self._done()
         return self._request is None
+
+    def _done(self) -> None:
+        self._request = None
+        self._finish()
 
 
 def _tensor(tensor, name: str) -> Tensor:
@@ -74,11 +76,11 @@ def _write_back(array, buffer) -> None:
         array[...] = B.to_device(buffer, B.device_of(array))
 
 
-def _check_op(op: ReduceOp, array, name: str) -> None:
+def _check_op(op: ReduceOp, array) -> None:
     if not isinstance(op, ReduceOp):
-        raise TypeError(f"{name}: op must be a shenjing.distributed.ReduceOp, got {op!r}")
+        raise TypeError(f"all_reduce: op must be a shenjing.distributed.ReduceOp, got {op!r}")
     if op is ReduceOp.AVG and array.dtype.kind not in "fc":
-        raise TypeError(f"{name}: ReduceOp.AVG needs a floating-point tensor, got dtype {array.dtype}")
+        raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got dtype {array.dtype}")
 
 
 def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = False) -> Work | None:
@@ -96,7 +98,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, async_op: bool = Fal
     >>> dist.destroy_process_group()
     """
     array = _tensor(tensor, "all_reduce").data
-    _check_op(op, array, "all_reduce")
+    _check_op(op, array)
     g = current_group()
     name = "SUM" if op is ReduceOp.AVG else op.name   # AVG is a sum, divided when it arrives
     if _over_nccl(array):

@@ -1,9 +1,10 @@
 """DistributedDataParallel: one model replica per process, gradients averaged across processes.
 
-Data parallelism (seed 001 小批量 SGD on a batch split over N processes): each rank computes the
-gradient of its own share of the batch, g_r = ∇ (1/b) Σ_{i in batch r} L_i, and the update uses
-ḡ = (1/N) Σ_r g_r, which for equal shares is the gradient of the whole batch of N·b samples. So
-N ranks take exactly the steps one process would take on the concatenated batch.
+Data parallelism: seed 001 小批量 SGD 的更新过程 (steps 1-5: batch, forward, loss, gradient g,
+W -= lr·g) with the batch split over N processes, the 并行计算框架 the notes name as a reason for
+batches. Each rank computes the gradient of its own share, g_r = ∇ (1/b) Σ_{i in batch r} L_i, and
+the update uses ḡ = (1/N) Σ_r g_r, which for equal shares is the gradient of the whole batch of N·b
+samples. So N ranks take exactly the steps one process would take on the concatenated batch.
 
 The averaging overlaps backward: parameters are grouped, in the reverse of their registration
 order (roughly the order backward finishes them), into buckets of about ``bucket_cap_mb``; when

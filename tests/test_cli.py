@@ -209,3 +209,33 @@ def test_sweep_rejects_a_bad_value_in_a_list(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sweep", "--lr", "0.1,-1"])
     assert exc.value.code == 2 and "positive number" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_nproc_2_writes_one_run_folder_and_resumes_on_two_ranks(tmp_path):
+    """``shenjing train --nproc 2`` relaunches itself through mpiexec; resuming its checkpoint relaunches
+    on as many processes and ends where the uninterrupted run ends."""
+    from mpirun import TIMEOUT_S, environment, mpiexec
+
+    mpiexec()   # skips without mpi4py and mpiexec
+
+    def shenjing(*argv):
+        done = subprocess.run([sys.executable, "-m", "shenjing", "train", "--epochs", "2", "--schedule", "none",
+                               "--no-progress", *argv], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=TIMEOUT_S, env=environment())
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    stdout = shenjing("--nproc", "2")
+    (run,) = (tmp_path / "runs").iterdir()
+    written = {p.name for p in run.iterdir()}
+    assert {"model.npz", "checkpoint.npz", "history.csv", "report.txt", "config.json"} <= written
+    assert stdout.count("test accuracy") == 1   # rank 0 alone reports
+    assert json.loads((run / "config.json").read_text())["nproc"] == 2
+
+    shenjing("--nproc", "2", "--epochs", "1", "--out", "stopped")
+    shenjing("--resume", "stopped/checkpoint.npz")
+    assert len((tmp_path / "stopped" / "history.csv").read_text().splitlines()) == 3   # header + 2 epochs
+    straight, resumed = np.load(run / "model.npz"), np.load(tmp_path / "stopped" / "model.npz")
+    for name in straight.files:
+        np.testing.assert_array_equal(straight[name], resumed[name])

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import unbroadcast
+from ._util import NonDifferentiable, unbroadcast
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos",
@@ -325,10 +325,37 @@ class Move(Function):
         return B.to_device(grad, ctx.device), None
 
 
+class Sign(NonDifferentiable):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+
+class Compare(NonDifferentiable):
+    """An element-wise comparison ``ufunc(a, b)``: a boolean array."""
+
+    @staticmethod
+    def forward(ctx, a, b, ufunc):
+        try:
+            return ufunc(a, b)
+        except ValueError:
+            raise ValueError(
+                f"{ufunc.__name__}: shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} do not broadcast"
+            ) from None
+
+
+class CastIndex(NonDifferentiable):
+    """A cast that leaves the graph: to an integer or boolean dtype, or of one (int→float promotion)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+
 def _floating(x):
     """An integer or boolean tensor as the default float dtype (PyTorch's promotion for float math)."""
     if isinstance(x, Tensor) and x.dtype.kind in "iub":
-        return Tensor._wrap(x.data.astype(B.get_default_dtype()))
+        return CastIndex.apply(x, B.get_default_dtype())
     return x
 
 
@@ -457,7 +484,7 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
@@ -467,7 +494,7 @@ def where(condition, a, b) -> Tensor:
 
 def sign(x: Tensor) -> Tensor:
     """sign(x) in {-1, 0, 1} (not differentiable: no graph)."""
-    return Tensor._wrap(np.sign(x.data))
+    return Sign.apply(x)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
@@ -482,14 +509,7 @@ def move(x: Tensor, device: str) -> Tensor:
 
 def _compare(ufunc):
     def compare(a, b) -> Tensor:
-        a = a.data if isinstance(a, Tensor) else a
-        b = b.data if isinstance(b, Tensor) else b
-        try:
-            return Tensor._wrap(ufunc(a, b))
-        except ValueError:
-            raise ValueError(
-                f"{ufunc.__name__}: shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} do not broadcast"
-            ) from None
+        return Compare.apply(a, b, ufunc)
 
     compare.__name__ = ufunc.__name__
     compare.__doc__ = f"Element-wise ``{ufunc.__name__}`` comparison; a boolean tensor with no gradient."

@@ -14,7 +14,8 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import normalize_axes, resolve_dim, resolve_keepdim
+from ._util import NonDifferentiable, normalize_axes, resolve_dim, resolve_keepdim
+from .shape import squeeze
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
@@ -192,6 +193,28 @@ class Gather(Function):
         return out, None, None
 
 
+class ArgExtreme(NonDifferentiable):
+    """Index of the largest (or smallest) element along ``axis`` (of the flattened array when None)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, largest):
+        pick = np.argmax if largest else np.argmin
+        if axis is None:
+            out = pick(x.reshape(-1))
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        out = pick(x, axis=axis)
+        return np.expand_dims(out, axis) if keepdims else out
+
+
+class SortIndices(NonDifferentiable):
+    """The first ``k`` indices of a stable sort along ``axis`` (descending when ``largest``)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, k, largest):
+        indices = np.argsort(-x if largest else x, axis=axis, kind="stable")
+        return indices[(slice(None),) * axis + (slice(0, k),)]
+
+
 def _axes_of(x: Tensor, dim, axis):
     return normalize_axes(resolve_dim(dim, axis), x.ndim)
 
@@ -256,10 +279,9 @@ def _extreme(x, dim, keepdim, axis, keepdims, largest):
     if dim is None:
         return Amax.apply(x, None, keep, largest)
     (axis,) = normalize_axes(dim, x.ndim)
-    pick = np.argmax if largest else np.argmin
-    indices = np.expand_dims(pick(x.data, axis=axis), axis)
+    indices = ArgExtreme.apply(x, axis, True, largest)
     values = MaxAlong.apply(x, indices, axis, keep)
-    return MaxMin(values, Tensor._wrap(indices if keep else indices.squeeze(axis)))
+    return MaxMin(values, indices if keep else squeeze(indices, axis))
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
@@ -272,23 +294,18 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None)
     return _extreme(x, dim, keepdim, axis, keepdims, False)
 
 
-def _arg(pick):
+def _arg(largest: bool):
     def arg(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         dim = resolve_dim(dim, axis)
-        keep = resolve_keepdim(keepdim, keepdims)
-        if dim is None:
-            out = pick(x.data.reshape(-1))
-            return Tensor._wrap(out.reshape((1,) * x.ndim) if keep else out)
-        (axis,) = normalize_axes(dim, x.ndim)
-        out = pick(x.data, axis=axis)
-        return Tensor._wrap(np.expand_dims(out, axis) if keep else out)
+        axis = None if dim is None else normalize_axes(dim, x.ndim)[0]
+        return ArgExtreme.apply(x, axis, resolve_keepdim(keepdim, keepdims), largest)
 
-    arg.__name__ = pick.__name__
-    arg.__doc__ = f"Index of the {'largest' if pick is np.argmax else 'smallest'} element (no gradient)."
+    arg.__name__ = "argmax" if largest else "argmin"
+    arg.__doc__ = f"Index of the {'largest' if largest else 'smallest'} element (no gradient)."
     return arg
 
 
-argmax, argmin = _arg(np.argmax), _arg(np.argmin)
+argmax, argmin = _arg(True), _arg(False)
 
 
 def cumsum(x: Tensor, dim: int) -> Tensor:
@@ -299,7 +316,7 @@ def cumsum(x: Tensor, dim: int) -> Tensor:
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
     """``torch.gather``: out[i][j] = x[index[i][j]][j] for dim 0 (and so on); ``index`` has x's ndim."""
-    index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
+    index = index if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"gather: index must be an integer array with {x.ndim} dims, got shape "
                          f"{tuple(index.shape)} and dtype {index.dtype}")
@@ -310,9 +327,8 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
 def sort(x: Tensor, dim: int = -1, descending: bool = False):
     """Sorted values along ``dim`` and the indices they came from, as ``(values, indices)`` (stable)."""
     (axis,) = normalize_axes(dim, x.ndim)
-    keys = -x.data if descending else x.data
-    indices = np.argsort(keys, axis=axis, kind="stable")
-    return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))
+    indices = SortIndices.apply(x, axis, x.shape[axis], descending)
+    return ValuesIndices(Gather.apply(x, indices, axis), indices)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
@@ -320,6 +336,5 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     (axis,) = normalize_axes(dim, x.ndim)
     if not 0 <= k <= x.shape[axis]:
         raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[axis]}")
-    keys = -x.data if largest else x.data
-    indices = np.argsort(keys, axis=axis, kind="stable")[(slice(None),) * axis + (slice(0, k),)]
-    return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))
+    indices = SortIndices.apply(x, axis, k, largest)
+    return ValuesIndices(Gather.apply(x, indices, axis), indices)

@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 
 _memory.retain_on_import()
 
-_LAZY = ("train", "ensemble", "viz", "io", "classic", "sklearn", "cli")
+_LAZY = ("train", "ensemble", "viz", "io", "classic", "sklearn", "cli", "onnx")
 
 
 def __getattr__(name: str):

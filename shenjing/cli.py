@@ -259,7 +259,24 @@ def cmd_train(args) -> int:
         return 130
     print(f"trained to epoch {trainer.epoch} in {time.perf_counter() - start:.2f}s\n")
     print(_write_outputs(trainer, config, test, out))
+    if args.onnx:
+        print(f"saved: {_write_onnx(trainer.model, test[0], out)}")
     return 0
+
+
+def _write_onnx(model, X, out: Path) -> Path:
+    """``model.onnx``: the model traced on two samples (a batch of one would read as a fixed size-1
+    axis), with a dynamic batch axis."""
+    import shenjing as sj
+
+    from . import onnx
+
+    weight = next(model.parameters())
+    example = sj.Tensor(X[:2], dtype=weight.dtype, device=weight.device)
+    path = out / "model.onnx"
+    onnx.export(model, example, path, input_names=["input"], output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return path
 
 
 # ----- evaluate ------------------------------------------------------------------------------------------
@@ -385,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="output folder (default runs/<dataset>-<model>-<time>)")
     train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint.npz of an earlier run")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
+    train.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx extra)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its dataset's test split")

@@ -71,7 +71,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
 
     ``args`` is a Tensor or a tuple of them (the example inputs; their shapes fix the graph's
     except along ``dynamic_axes``, ``{name: {axis: label}}`` or ``{name: [axes]}`` as in
-    ``torch.onnx.export``). Inputs are named ``input0, input1, ...`` and outputs ``output0, ...``
+    ``torch.onnx.export``; trace with a size above 1 along them, since a size-1 axis looks like
+    one that reshapes may drop or add). Inputs are named ``input0, input1, ...`` and outputs ``output0, ...``
     unless ``input_names``/``output_names`` say otherwise. Raises
     :class:`UnsupportedOperatorError` naming the first op with no ONNX form. The model is left as
     it was (its training flag and state). Returns the ``onnx.ModelProto``.

@@ -1,6 +1,9 @@
 """ONNX export checked by the real runtime: onnx.checker and an onnxruntime CPU session reproduce
 shenjing's outputs (float32, 1e-5), at the traced batch size and at another one (dynamic axis)."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -311,3 +314,24 @@ def test_names_and_file_objects(tmp_path):
     assert onnx.load_from_string(buffer.getvalue()) == proto
     with pytest.raises(ValueError, match="input_names"):
         sj_onnx.export(nn.Linear(3, 2), randn(4, 3), buffer, input_names=["a", "b"])
+
+
+def _readme_python_blocks(section: str) -> list:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", body, flags=re.S)
+
+
+def test_readme_deploy_section_runs(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    blocks = _readme_python_blocks("Deploy")
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(block, namespace)
+    model, x, logits, twin = namespace["model"], namespace["x"], namespace["logits"], namespace["twin"]
+    assert logits.shape == (5, 10)
+    np.testing.assert_allclose(logits, np.asarray(model.eval()(sj.Tensor(x))), rtol=1e-5, atol=1e-5)
+    with torch.no_grad():
+        np.testing.assert_allclose(twin.eval()(torch.from_numpy(x)).numpy(), logits, rtol=1e-5, atol=1e-5)

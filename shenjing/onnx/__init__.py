@@ -98,6 +98,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     for call in trace.calls:
         g.convert(*call)
     for t, name in zip(outputs, output_names):
+        if id(t) not in g.names:
+            raise UnsupportedOperatorError(f"onnx.export: output {name!r} was not computed by shenjing's ops (array "
+                                           "code outside them would be exported as a constant)")
         g.nodes.append(onnx.helper.make_node("Identity", [g.value(t)], [name]))
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,

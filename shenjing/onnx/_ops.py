@@ -32,14 +32,9 @@ def _binary(op_type: str):
     return convert
 
 
-for _cls, _op in ((E.Add, "Add"), (E.Sub, "Sub"), (E.Mul, "Mul"), (E.Div, "Div"), (E.Maximum, "Max"),
-                  (E.Minimum, "Min")):
+for _cls, _op in ((E.Add, "Add"), (E.Sub, "Sub"), (E.Mul, "Mul"), (E.Div, "Div"), (E.Pow, "Pow"),
+                  (E.Maximum, "Max"), (E.Minimum, "Min")):
     converts(_cls)(_binary(_op))
-
-
-@converts(E.Pow)
-def _pow(g, out, a, b):
-    return g.node("Pow", [g.value(a, out.dtype), g.value(b, out.dtype)])
 
 
 def _unary(op_type: str):
@@ -56,18 +51,14 @@ for _cls, _op in ((E.Neg, "Neg"), (E.Abs, "Abs"), (E.Exp, "Exp"), (E.Log, "Log")
     converts(_cls)(_unary(_op))
 
 
-def _scalar(g, value, like) -> str:
-    return g.const(np.asarray(value, dtype=like.dtype))
-
-
 @converts(E.Log1p)
 def _log1p(g, out, x):
-    return g.node("Log", [g.node("Add", [g.value(x), _scalar(g, 1, out)])])
+    return g.node("Log", [g.node("Add", [g.value(x), g.const(1, out.dtype)])])
 
 
 @converts(E.Clip, A.Hardtanh)
 def _clip(g, out, x, low, high):
-    bound = [("" if v is None else _scalar(g, v, out)) for v in (low, high)]
+    bound = [("" if v is None else g.const(v, out.dtype)) for v in (low, high)]
     return g.node("Clip", [g.value(x), *bound])
 
 
@@ -138,8 +129,8 @@ def _hardsigmoid(g, out, x):
 def _gelu(g, out, x):
     """½x(1 + erf(x/√2))."""
     x = g.value(x)
-    erf = g.node("Erf", [g.node("Mul", [x, _scalar(g, 1 / math.sqrt(2), out)])])
-    return g.node("Mul", [g.node("Mul", [x, _scalar(g, 0.5, out)]), g.node("Add", [erf, _scalar(g, 1, out)])])
+    erf = g.node("Erf", [g.node("Mul", [x, g.const(1 / math.sqrt(2), out.dtype)])])
+    return g.node("Mul", [g.node("Mul", [x, g.const(0.5, out.dtype)]), g.node("Add", [erf, g.const(1, out.dtype)])])
 
 
 @converts(A.GeluTanh)
@@ -147,18 +138,18 @@ def _gelu_tanh(g, out, x):
     """½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
     x = g.value(x)
     cube = g.node("Mul", [g.node("Mul", [x, x]), x])
-    inner = g.node("Add", [x, g.node("Mul", [cube, _scalar(g, A._GELU_CUBIC, out)])])
-    t = g.node("Tanh", [g.node("Mul", [inner, _scalar(g, A._SQRT_2_OVER_PI, out)])])
-    return g.node("Mul", [g.node("Mul", [x, _scalar(g, 0.5, out)]), g.node("Add", [t, _scalar(g, 1, out)])])
+    inner = g.node("Add", [x, g.node("Mul", [cube, g.const(A._GELU_CUBIC, out.dtype)])])
+    t = g.node("Tanh", [g.node("Mul", [inner, g.const(A._SQRT_2_OVER_PI, out.dtype)])])
+    return g.node("Mul", [g.node("Mul", [x, g.const(0.5, out.dtype)]), g.node("Add", [t, g.const(1, out.dtype)])])
 
 
 @converts(A.Softplus)
 def _softplus(g, out, x, beta, threshold):
     """log(1 + e^{βx})/β, x itself where βx > threshold."""
     x = g.value(x)
-    z = g.node("Mul", [x, _scalar(g, beta, out)])
-    smooth = g.node("Div", [g.node("Softplus", [z]), _scalar(g, beta, out)])
-    return g.node("Where", [g.node("Greater", [z, _scalar(g, threshold, out)]), x, smooth])
+    z = g.node("Mul", [x, g.const(beta, out.dtype)])
+    smooth = g.node("Div", [g.node("Softplus", [z]), g.const(beta, out.dtype)])
+    return g.node("Where", [g.node("Greater", [z, g.const(threshold, out.dtype)]), x, smooth])
 
 
 @converts(A.Silu)
@@ -190,7 +181,7 @@ def _softmax(op_type: str):
     def convert(g, out, x, axis, t):
         x = g.value(x)
         if t != 1:
-            x = g.node("Div", [x, _scalar(g, t, out)])
+            x = g.node("Div", [x, g.const(t, out.dtype)])
         return g.node(op_type, [x], axis=int(axis))
 
     return convert
@@ -226,7 +217,7 @@ def _var(g, out, x, axes, keepdims, correction):
     centered = g.node("Sub", [x_name, g.reduce("ReduceMean", x_name, axes, True)])
     total = g.reduce("ReduceSum", g.node("Mul", [centered, centered]), axes, keepdims)
     count = x.numel() if axes is None else int(np.prod([x.shape[a] for a in axes]))
-    return g.node("Div", [total, _scalar(g, count - correction, out)])
+    return g.node("Div", [total, g.const(count - correction, out.dtype)])
 
 
 @converts(D.ArgExtreme)
@@ -321,7 +312,7 @@ def _pad(g, out, x, widths, mode, value):
     pads = [lo for lo, _ in widths] + [hi for _, hi in widths]
     inputs = [g.value(x), g.ints(pads)]
     if mode == "constant":
-        inputs.append(_scalar(g, value, out))
+        inputs.append(g.const(value, out.dtype))
     return g.node("Pad", inputs, mode=_PAD_MODES[mode])
 
 
@@ -441,7 +432,7 @@ def _max_pool(g, out, x, geom):
     name = g.value(x)
     pads = _pool_pads(x, geom)
     if pads[2:] != pads[:2]:  # windows past the input (ceil_mode): pad with -inf so they never win
-        name = g.node("Pad", [name, g.ints([0, 0, *pads[:2], 0, 0, *pads[2:]]), _scalar(g, -np.inf, out)])
+        name = g.node("Pad", [name, g.ints([0, 0, *pads[:2], 0, 0, *pads[2:]]), g.const(-np.inf, out.dtype)])
         pads = [0, 0, 0, 0]
     return g.node("MaxPool", [name], kernel_shape=list(geom.kernel), strides=list(geom.stride), pads=pads,
                   dilations=list(geom.dilation))
@@ -451,7 +442,8 @@ def _max_pool(g, out, x, geom):
 def _avg_pool(g, out, x, geom, divisor):
     """Window sums (a depthwise convolution with ones over the zero-padded input) / PyTorch's divisor."""
     channels = x.shape[1]
-    padded = g.node("Pad", [g.value(x), g.ints([0, 0, *_pool_pads(x, geom)[:2], 0, 0, *_pool_pads(x, geom)[2:]])])
+    pads = _pool_pads(x, geom)
+    padded = g.node("Pad", [g.value(x), g.ints([0, 0, *pads[:2], 0, 0, *pads[2:]])])
     ones = g.const(np.ones((channels, 1, *geom.kernel), dtype=out.dtype))
     sums = g.node("Conv", [padded, ones], kernel_shape=list(geom.kernel), strides=list(geom.stride),
                   group=int(channels))
@@ -471,7 +463,7 @@ def _normalize(g, out, x, weight, bias, mean, var, eps, axes, param_shape, batch
     else:
         diff = g.node("Sub", [x_name, g.value(mean)])
         var = g.value(var)
-    y = g.node("Div", [diff, g.node("Sqrt", [g.node("Add", [var, _scalar(g, eps, out)])])])
+    y = g.node("Div", [diff, g.node("Sqrt", [g.node("Add", [var, g.const(eps, out.dtype)])])])
     if weight is not None:
         y = g.node("Mul", [y, g.reshape(g.value(weight), param_shape)])
     if bias is not None:
@@ -497,7 +489,7 @@ def _additive_mask(g, out, mask, dtype, allow_value):
     if mask.dtype != bool:
         return g.node("Cast", [name], to=elem_type(g.onnx, dtype))
     allowed = name if allow_value else g.node("Not", [name])
-    return g.node("Where", [allowed, _scalar(g, 0, out), _scalar(g, -np.inf, out)])
+    return g.node("Where", [allowed, g.const(0, out.dtype), g.const(-np.inf, out.dtype)])
 
 
 # ----- recurrent layers ---------------------------------------------------------------------------

@@ -145,6 +145,11 @@ def test_recurrent_matches_onnxruntime(cls, bidirectional, batch_first, tmp_path
     check_export(rnn, x, tmp_path=tmp_path, batch_axis=0 if batch_first else 1)
 
 
+@pytest.mark.parametrize("make", [lambda: nn.RNNCell(5, 4), lambda: nn.LSTMCell(5, 4), lambda: nn.GRUCell(5, 4)])
+def test_recurrent_cells_match_onnxruntime(make, tmp_path):
+    check_export(make(), randn(3, 5), tmp_path=tmp_path)
+
+
 def test_relu_rnn_with_initial_state_matches_onnxruntime(tmp_path):
     rnn = nn.RNN(3, 4, nonlinearity="relu", bias=False, batch_first=True)
     check_export(rnn, randn(2, 5, 3), randn(1, 2, 4), tmp_path=tmp_path, batch_axis=(0, 1))
@@ -295,6 +300,8 @@ def test_an_op_without_onnx_form_raises_naming_it(tmp_path):
     with pytest.raises(sj_onnx.UnsupportedOperatorError, match="MaxAlong"):
         sj_onnx.export(nn.KMaxPool1d(2), randn(2, 3, 6), tmp_path / "k.onnx")
     assert not (tmp_path / "k.onnx").exists()
+    with pytest.raises(sj_onnx.UnsupportedOperatorError, match="output 'output0' was not computed"):
+        sj_onnx.export(Lambda(lambda x: sj.Tensor(np.asarray(x) * 2)), randn(2, 3), tmp_path / "m.onnx")
 
 
 def test_circular_padding_needs_opset_19(tmp_path):

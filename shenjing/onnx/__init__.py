@@ -102,6 +102,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
             raise UnsupportedOperatorError(f"onnx.export: output {name!r} was not computed by shenjing's ops (array "
                                            "code outside them would be exported as a constant)")
         g.nodes.append(onnx.helper.make_node("Identity", [g.value(t)], [name]))
+    _check_inputs_used(g, input_names)
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,
         [_value_info(onnx, n, t, _dynamic(dynamic_axes, n)) for t, n in zip(inputs, input_names)],
@@ -117,6 +118,15 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     else:
         f.write(data)
     return proto
+
+
+def _check_inputs_used(g: Graph, input_names: list) -> None:
+    """An input no node reads was used by array code outside shenjing's ops: its values would be baked in."""
+    read = {name for node in g.nodes for name in node.input}
+    for name in input_names:
+        if name not in read:
+            raise UnsupportedOperatorError(f"onnx.export: input {name!r} does not reach any of shenjing's ops "
+                                           "(array code outside them would bake its values in)")
 
 
 def _output_info(onnx, name: str, t: Tensor, dynamic_axes):

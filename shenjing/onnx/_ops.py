@@ -10,6 +10,7 @@ import numpy as np
 from ..functional import _bind
 from ..functional import activation as A
 from ..functional import attention as T
+from ..functional import capsule as K
 from ..functional import conv as C
 from ..functional import elementwise as E
 from ..functional.embedding import Embedding, OneHot
@@ -490,6 +491,15 @@ def _additive_mask(g, out, mask, dtype, allow_value):
         return g.node("Cast", [name], to=elem_type(g.onnx, dtype))
     allowed = name if allow_value else g.node("Not", [name])
     return g.node("Where", [allowed, g.const(0, out.dtype), g.const(-np.inf, out.dtype)])
+
+
+@converts(K.Squash)
+def _squash(g, out, s, axis):
+    """v = s·n / (1 + n²), n = ‖s‖ along ``axis``."""
+    s = g.value(s)
+    n2 = g.reduce("ReduceSum", g.node("Mul", [s, s]), [axis], True)
+    scale = g.node("Div", [g.node("Sqrt", [n2]), g.node("Add", [n2, g.const(1, out.dtype)])])
+    return g.node("Mul", [s, scale])
 
 
 # ----- recurrent layers ---------------------------------------------------------------------------

@@ -94,6 +94,16 @@ LAYERS = {
     "instancenorm2d": (lambda: nn.InstanceNorm2d(3, affine=True), (3, 3, 5, 5)),
     "dropout": (lambda: nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), (3, 4)),
     "maxout": (lambda: nn.Maxout(6, 4, 3), (3, 6)),
+    "rbf": (lambda: nn.RBF(6, 4), (3, 6)),
+    "depthwise_separable_conv2d": (lambda: nn.DepthwiseSeparableConv2d(4, 6, 3, padding=1), (3, 4, 6, 6)),
+    "kmax_pool1d": (lambda: nn.KMaxPool1d(3), (3, 4, 8)),
+    "kavg_pool1d": (lambda: nn.KAvgPool1d(3), (3, 4, 8)),
+    "chunk_max_pool1d": (lambda: nn.ChunkMaxPool1d(3), (3, 4, 8)),
+    "chunk_avg_pool1d": (lambda: nn.ChunkAvgPool1d(3), (3, 4, 8)),
+    "attention_pooling": (lambda: nn.AttentionPooling(6), (3, 5, 6)),
+    "multi_sample_dropout": (lambda: nn.MultiSampleDropout(0.3, 4, nn.Linear(6, 2)), (3, 6)),
+    "residual_flatten_identity": (lambda: nn.Sequential(nn.Residual(nn.Sequential(nn.Linear(6, 6), nn.Tanh())),
+                                                        nn.Identity(), nn.Flatten()), (3, 2, 6)),
 }
 
 ACTIVATIONS = {
@@ -105,7 +115,8 @@ ACTIVATIONS = {
     "prelu_shared": nn.PReLU, "silu": lambda: Lambda(F.silu), "mish": lambda: Lambda(F.mish),
     "selu": lambda: Lambda(F.selu), "logsigmoid": lambda: Lambda(F.logsigmoid),
     "softsign": lambda: Lambda(F.softsign), "hardsigmoid": lambda: Lambda(F.hardsigmoid),
-    "hardswish": lambda: Lambda(F.hardswish), "soft_softmax": lambda: Lambda(lambda x: F.softmax(x, 1, 2.0)),
+    "hardswish": lambda: Lambda(F.hardswish), "squash": lambda: Lambda(F.squash),
+    "soft_softmax": lambda: Lambda(lambda x: F.softmax(x, 1, 2.0)),
 }
 
 
@@ -134,6 +145,18 @@ def test_activation_matches_onnxruntime(name, tmp_path):
 def test_embedding_matches_onnxruntime(tmp_path):
     idx = sj.Tensor(RNG.integers(0, 10, (3, 7)))
     check_export(nn.Embedding(10, 4), idx, tmp_path=tmp_path)
+    check_export(nn.Embedding.from_pretrained(RNG.standard_normal((10, 3)), padding_idx=0), idx, tmp_path=tmp_path)
+
+
+def test_attention_pooling_mask_is_an_input(tmp_path):
+    pool = nn.AttentionPooling(6)
+    mask = sj.Tensor(RNG.random((3, 5)) > 0.3)
+    mask.data[:, 0] = True
+    check_export(pool, randn(3, 5, 6), mask, tmp_path=tmp_path)
+
+
+def test_capsule_pooling_matches_onnxruntime_at_the_traced_batch(tmp_path):
+    check_export(nn.CapsulePooling(6, 3, 4), randn(2, 5, 6), tmp_path=tmp_path, other_batch=2)
 
 
 @pytest.mark.parametrize("cls", [nn.RNN, nn.LSTM, nn.GRU])
@@ -295,11 +318,15 @@ def test_an_op_without_onnx_form_raises_naming_it(tmp_path):
 
     with pytest.raises(sj_onnx.UnsupportedOperatorError, match="Mul was updated in place"):
         sj_onnx.export(Lambda(writes_in_place), randn(2, 3), tmp_path / "m.onnx")
-    with pytest.raises(sj_onnx.UnsupportedOperatorError, match="Squash"):
-        sj_onnx.export(Lambda(F.squash), randn(2, 3), tmp_path / "m.onnx")
-    with pytest.raises(sj_onnx.UnsupportedOperatorError, match="MaxAlong"):
-        sj_onnx.export(nn.KMaxPool1d(2), randn(2, 3, 6), tmp_path / "k.onnx")
+    with pytest.raises(sj_onnx.UnsupportedOperatorError, match="BilinearGather"):
+        sj_onnx.export(nn.DeformConv2d(2, 3, 3), randn(2, 2, 6, 6), tmp_path / "k.onnx")
     assert not (tmp_path / "k.onnx").exists()
+    boxes = sj.Tensor(np.array([[0, 0.0, 0.0, 3.0, 3.0]], dtype=np.float32))
+    with pytest.raises(sj_onnx.UnsupportedOperatorError, match="has no ONNX form"):
+        sj_onnx.export(nn.RoIPool2d(2), (randn(1, 2, 6, 6), boxes), tmp_path / "r.onnx")
+    with pytest.raises(sj_onnx.UnsupportedOperatorError, match="input 'input1' does not reach"):
+        sj_onnx.export(Lambda(lambda x, y: x + sj.Tensor(np.asarray(y))), (randn(2, 3), randn(2, 3)),
+                       tmp_path / "r.onnx")
     with pytest.raises(sj_onnx.UnsupportedOperatorError, match="output 'output0' was not computed"):
         sj_onnx.export(Lambda(lambda x: sj.Tensor(np.asarray(x) * 2)), randn(2, 3), tmp_path / "m.onnx")
 

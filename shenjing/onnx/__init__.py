@@ -83,6 +83,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     ['Gemm', 'Identity']
     """
     onnx = _require_onnx()
+    newest = onnx.defs.onnx_opset_version()
+    if not isinstance(opset_version, int) or not 13 <= opset_version <= newest:
+        raise ValueError(f"onnx.export: opset_version must be an int from 13 to {newest}, got {opset_version!r}")
     args = (args,) if isinstance(args, Tensor) else tuple(args)
     inputs = [a for a in args if isinstance(a, Tensor)]
     input_names = _names(input_names, len(inputs), "input", "input_names")

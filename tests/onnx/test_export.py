@@ -197,11 +197,11 @@ def test_causal_cross_attention_matches_onnxruntime(tmp_path):
     check_export(model, randn(2, 4, 8), randn(2, 4, 6), randn(2, 4, 5), tmp_path=tmp_path)
 
 
-@pytest.mark.parametrize("norm_first,activation", [(False, "relu"), (True, "gelu")])
-def test_transformer_encoder_layer_matches_onnxruntime(norm_first, activation, tmp_path):
+@pytest.mark.parametrize("norm_first,activation,opset", [(False, "relu", 17), (True, "gelu", 17), (False, "relu", 18)])
+def test_transformer_encoder_layer_matches_onnxruntime(norm_first, activation, opset, tmp_path):
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, norm_first=norm_first, activation=activation,
                                        batch_first=True)
-    check_export(layer, randn(3, 5, 8), tmp_path=tmp_path)
+    check_export(layer, randn(3, 5, 8), tmp_path=tmp_path, opset_version=opset)
 
 
 def _shape_ops(x):
@@ -348,6 +348,11 @@ def test_names_and_file_objects(tmp_path):
     assert onnx.load_from_string(buffer.getvalue()) == proto
     with pytest.raises(ValueError, match="input_names"):
         sj_onnx.export(nn.Linear(3, 2), randn(4, 3), buffer, input_names=["a", "b"])
+    with pytest.raises(ValueError, match="opset_version must be an int from 13"):
+        sj_onnx.export(nn.Linear(3, 2), randn(4, 3), buffer, opset_version=11)
+    for _ in range(2):  # replaced atomically: no temporary file is left beside it
+        sj_onnx.export(nn.Linear(3, 2), randn(4, 3), tmp_path / "linear.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["linear.onnx"]
 
 
 def _readme_python_blocks(section: str) -> list:

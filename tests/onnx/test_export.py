@@ -34,6 +34,8 @@ def _like(t: sj.Tensor, batch: int, batch_axis: int) -> sj.Tensor:
     shape = list(t.shape)
     shape[batch_axis] = batch
     data = np.asarray(t)
+    if data.dtype == bool:  # masks: rows of the original, which keep at least one position open
+        return sj.Tensor(np.take(data, RNG.integers(0, data.shape[batch_axis], batch), axis=batch_axis))
     if data.dtype.kind in "iu":
         return sj.Tensor(RNG.integers(0, int(data.max()) + 1, shape).astype(data.dtype))
     return sj.Tensor(RNG.standard_normal(shape).astype(data.dtype))
@@ -61,7 +63,7 @@ def check_export(model, *args, tmp_path, batch_axis=0, other_batch=5, atol=1e-5,
         got = session.run(None, {n: np.asarray(a) for n, a in zip(names, inputs)})
         assert len(got) == len(expected)
         for e, o in zip(expected, got):
-            assert o.shape == e.shape
+            assert o.shape == e.shape and not np.isnan(e).any()
             np.testing.assert_allclose(o, e, rtol=1e-5, atol=atol)
     return session
 
@@ -195,6 +197,14 @@ def test_causal_cross_attention_matches_onnxruntime(tmp_path):
     mha = nn.MultiheadAttention(8, 4, batch_first=True, kdim=6, vdim=5)
     model = Lambda(lambda q, k, v: mha(q, k, v, is_causal=True, need_weights=False)[0])
     check_export(model, randn(2, 4, 8), randn(2, 4, 6), randn(2, 4, 5), tmp_path=tmp_path)
+
+
+def test_attention_key_padding_mask_is_an_input(tmp_path):
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    mask = sj.Tensor(RNG.random((3, 5)) > 0.6)
+    mask.data[:, 0] = False  # every query keeps at least one key
+    model = Lambda(lambda x, m: mha(x, x, x, key_padding_mask=m)[0])
+    check_export(model, randn(3, 5, 8), mask, tmp_path=tmp_path)
 
 
 @pytest.mark.parametrize("norm_first,activation,opset", [(False, "relu", 17), (True, "gelu", 17), (False, "relu", 18)])

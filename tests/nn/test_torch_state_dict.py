@@ -28,6 +28,12 @@ FAMILIES = {
                        lambda: tnn.InstanceNorm2d(3, affine=True, **F64), (2, 3, 5, 5)),
     "embedding": (lambda: nn.Embedding(10, 4, padding_idx=1, dtype=sj.float64),
                   lambda: tnn.Embedding(10, 4, padding_idx=1, **F64), "tokens"),
+    "instancenorm2d_running_stats": (
+        lambda: nn.InstanceNorm2d(3, track_running_stats=True, dtype=sj.float64),
+        lambda: tnn.InstanceNorm2d(3, track_running_stats=True, **F64), (2, 3, 5, 5)),
+    "rnn_cell": (lambda: nn.RNNCell(5, 4, dtype=sj.float64), lambda: tnn.RNNCell(5, 4, **F64), (3, 5)),
+    "lstm_cell": (lambda: nn.LSTMCell(5, 4, dtype=sj.float64), lambda: tnn.LSTMCell(5, 4, **F64), (3, 5)),
+    "gru_cell": (lambda: nn.GRUCell(5, 4, dtype=sj.float64), lambda: tnn.GRUCell(5, 4, **F64), (3, 5)),
     "prelu": (lambda: nn.PReLU(4, dtype=sj.float64), lambda: tnn.PReLU(4, **F64), (3, 4, 5)),
     "rnn": (lambda: nn.RNN(5, 4, num_layers=2, nonlinearity="relu", batch_first=True, dtype=sj.float64),
             lambda: tnn.RNN(5, 4, num_layers=2, nonlinearity="relu", batch_first=True, **F64), (3, 6, 5)),
@@ -76,7 +82,7 @@ def _trained_torch(name, make_torch, x):
     """A torch model with non-default state: random weights, and for BatchNorm updated running statistics."""
     torch.manual_seed(0)
     model = make_torch()
-    if any(isinstance(m, tnn.modules.batchnorm._BatchNorm) for m in model.modules()):
+    if any(isinstance(m, tnn.modules.batchnorm._NormBase) for m in model.modules()):
         model.train()
         for _ in range(3):
             _forward(model, _as(torch.from_numpy, x), name)
@@ -108,7 +114,7 @@ def test_state_dict_loads_into_torch_strictly(name):
     make, make_torch, shape = FAMILIES[name]
     sj.manual_seed(0)
     model = make()
-    if any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in model.modules()):
+    if any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d | nn.InstanceNorm2d) for m in model.modules()):
         _forward(model, _as(sj.Tensor, _inputs(name, shape, np.random.default_rng(2))), name)  # train mode
     state = model.state_dict()
     target = make_torch()

@@ -282,6 +282,16 @@ def _reshape(g, out, x, shape):
     return g.reshape(name, target)
 
 
+@converts(S.Squeeze)
+def _squeeze(g, out, x, axes):
+    return g.squeeze(g.value(x), axes) if axes else g.node("Identity", [g.value(x)])
+
+
+@converts(S.Unsqueeze)
+def _unsqueeze(g, out, x, axis):
+    return g.unsqueeze(g.value(x), [axis])
+
+
 @converts(S.Permute)
 def _permute(g, out, x, axes):
     return g.node("Transpose", [g.value(x)], perm=[int(a) for a in axes])

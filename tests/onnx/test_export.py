@@ -173,6 +173,7 @@ def test_recurrent_matches_onnxruntime(cls, bidirectional, batch_first, tmp_path
 @pytest.mark.parametrize("make", [lambda: nn.RNNCell(5, 4), lambda: nn.LSTMCell(5, 4), lambda: nn.GRUCell(5, 4)])
 def test_recurrent_cells_match_onnxruntime(make, tmp_path):
     check_export(make(), randn(3, 5), tmp_path=tmp_path)
+    check_export(make(), randn(1, 5), tmp_path=tmp_path)
 
 
 def test_relu_rnn_with_initial_state_matches_onnxruntime(tmp_path):
@@ -300,6 +301,7 @@ def test_whole_models_match_onnxruntime(make, shape, integer, tmp_path):
     _randomise_running_stats(model)
     x = sj.Tensor(RNG.integers(0, 20, shape)) if integer else randn(*shape)
     check_export(model, x, tmp_path=tmp_path, other_batch=11)
+    check_export(model, x[:1], tmp_path=tmp_path, other_batch=6)  # traced at batch 1
 
 
 def test_parameters_and_buffers_are_named_initializers(tmp_path):

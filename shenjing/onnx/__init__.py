@@ -71,9 +71,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
 
     ``args`` is a Tensor or a tuple of them (the example inputs; their shapes fix the graph's
     except along ``dynamic_axes``, ``{name: {axis: label}}`` or ``{name: [axes]}`` as in
-    ``torch.onnx.export``; trace with a size above 1 along them, since a size-1 axis looks like
-    one that reshapes may drop or add). Inputs are named ``input0, input1, ...`` and outputs ``output0, ...``
-    unless ``input_names``/``output_names`` say otherwise. Raises
+    ``torch.onnx.export``; sizes above 1 along them are safest, as a general reshape cannot tell
+    a size-1 dynamic axis from a fixed one). Inputs are named ``input0, input1, ...`` and outputs
+    ``output0, ...`` unless ``input_names``/``output_names`` say otherwise. Raises
     :class:`UnsupportedOperatorError` naming the first op with no ONNX form. The model is left as
     it was (its training flag and state). Returns the ``onnx.ModelProto``.
 
@@ -100,11 +100,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         g.names[id(t)] = name
     for call in trace.calls:
         g.convert(*call)
-    for t, name in zip(outputs, output_names):
-        if id(t) not in g.names:
-            raise UnsupportedOperatorError(f"onnx.export: output {name!r} was not computed by shenjing's ops (array "
-                                           "code outside them would be exported as a constant)")
-        g.nodes.append(onnx.helper.make_node("Identity", [g.value(t)], [name]))
+    _name_outputs(g, outputs, output_names)
     _check_inputs_used(g, input_names)
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,
@@ -121,6 +117,14 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     else:
         f.write(data)
     return proto
+
+
+def _name_outputs(g: Graph, outputs: list, names: list) -> None:
+    for t, name in zip(outputs, names):
+        if id(t) not in g.names:
+            raise UnsupportedOperatorError(f"onnx.export: output {name!r} was not computed by shenjing's ops (array "
+                                           "code outside them would be exported as a constant)")
+        g.nodes.append(g.helper.make_node("Identity", [g.value(t)], [name]))
 
 
 def _check_inputs_used(g: Graph, input_names: list) -> None:

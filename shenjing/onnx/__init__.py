@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 import os
 
+import numpy as np
+
 from ..io.serialization import write_atomically
 from ..tensor import Tensor, no_grad
 from . import _ops  # noqa: F401  (registers the converters)
@@ -47,10 +49,11 @@ def _dynamic(dynamic_axes, name: str) -> dict:
 
 
 def _names(given, count: int, base: str, where: str) -> list:
-    names = list(given) if given is not None else [f"{base}{i}" for i in range(count)]
-    if len(names) != count:
+    """The given names, then ``base0, base1, ...`` for the tensors they leave unnamed (as torch)."""
+    names = list(given or [])
+    if len(names) > count:
         raise ValueError(f"onnx.export: {where} lists {len(names)} names for {count} tensors")
-    return names
+    return names + [f"{base}{i}" for i in range(len(names), count)]
 
 
 def _trace(model, args: tuple) -> tuple:
@@ -69,7 +72,7 @@ def _trace(model, args: tuple) -> tuple:
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None, opset_version: int = 17):
     """Trace ``model(*args)`` once in eval mode and write it to ``f`` (a path or a binary file) as ONNX.
 
-    ``args`` is a Tensor or a tuple of them (the example inputs; their shapes fix the graph's
+    ``args`` is a Tensor (or array) or a tuple of them (the example inputs; their shapes fix the graph's
     except along ``dynamic_axes``, ``{name: {axis: label}}`` or ``{name: [axes]}`` as in
     ``torch.onnx.export``; sizes above 1 along them are safest, as a general reshape cannot tell
     a size-1 dynamic axis from a fixed one). Inputs are named ``input0, input1, ...`` and outputs
@@ -86,7 +89,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     newest = onnx.defs.onnx_opset_version()
     if not isinstance(opset_version, int) or not 13 <= opset_version <= newest:
         raise ValueError(f"onnx.export: opset_version must be an int from 13 to {newest}, got {opset_version!r}")
-    args = (args,) if isinstance(args, Tensor) else tuple(args)
+    args = (args,) if isinstance(args, (Tensor, np.ndarray)) else tuple(args)
+    args = tuple(Tensor(a) if isinstance(a, np.ndarray) else a for a in args)
     inputs = [a for a in args if isinstance(a, Tensor)]
     input_names = _names(input_names, len(inputs), "input", "input_names")
     trace, outputs = _trace(model, args)

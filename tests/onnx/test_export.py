@@ -360,6 +360,9 @@ def test_names_and_file_objects(tmp_path):
     assert onnx.load_from_string(buffer.getvalue()) == proto
     with pytest.raises(ValueError, match="input_names"):
         sj_onnx.export(nn.Linear(3, 2), randn(4, 3), buffer, input_names=["a", "b"])
+    lstm = nn.LSTM(3, 2, batch_first=True)
+    proto = sj_onnx.export(lstm, np.ones((2, 4, 3), np.float32), io.BytesIO(), output_names=["y"])
+    assert [o.name for o in proto.graph.output] == ["y", "output1", "output2"]
     with pytest.raises(ValueError, match="opset_version must be an int from 13"):
         sj_onnx.export(nn.Linear(3, 2), randn(4, 3), buffer, opset_version=11)
     for _ in range(2):  # replaced atomically: no temporary file is left beside it

@@ -563,12 +563,13 @@ def recurrent_layers(input: Tensor, hx, weights, mode: str = "gru", num_layers: 
         states = [None if s is None else (s if num_layers == 1 else getitem(s, slice(layer * D, (layer + 1) * D)))
                   for s in (h0, c0)]
         Y = RecurrentLayer.apply(x, *states, *layer_weights, mode=mode, num_directions=D)
+        last = -2 if mode == "lstm" else -1  # the LSTM's row T holds c_n; counted from the end, T may vary
         for d in range(D):
             cols = slice(d * H, (d + 1) * H)
-            h_n.append(getitem(Y, (0 if d == 1 else T - 1, slice(None), cols)))
+            h_n.append(getitem(Y, (0 if d == 1 else last, slice(None), cols)))
             if mode == "lstm":
-                c_n.append(getitem(Y, (T, slice(None), cols)))
-        x = getitem(Y, slice(0, T)) if mode == "lstm" else Y
+                c_n.append(getitem(Y, (-1, slice(None), cols)))
+        x = getitem(Y, slice(0, -1)) if mode == "lstm" else Y
     output = transpose(x, 0, 1) if batch_first else x
     h_n = stack(h_n) if len(h_n) > 1 else unsqueeze(h_n[0], 0)
     if mode == "lstm":

@@ -19,11 +19,11 @@ RNG = np.random.default_rng(0)
 
 
 class Lambda(nn.Module):
-    """A module running ``fn`` on its inputs (functional ops as layers)."""
+    """A module running ``fn`` on its inputs (functional ops as layers); ``modules`` are the ones ``fn`` calls."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, *modules):
         super().__init__()
-        self.fn = fn
+        self.fn, self.parts = fn, nn.ModuleList(modules)
 
     def forward(self, *xs):
         return self.fn(*xs)
@@ -183,7 +183,7 @@ def test_relu_rnn_with_initial_state_matches_onnxruntime(tmp_path):
 
 def test_lstm_with_initial_states_matches_onnxruntime(tmp_path):
     lstm = nn.LSTM(3, 4, batch_first=True)
-    model = Lambda(lambda x, h, c: lstm(x, (h, c)))
+    model = Lambda(lambda x, h, c: lstm(x, (h, c)), lstm)
     check_export(model, randn(2, 5, 3), randn(1, 2, 4), randn(1, 2, 4), tmp_path=tmp_path, batch_axis=(0, 1, 1))
 
 
@@ -191,12 +191,12 @@ def test_lstm_with_initial_states_matches_onnxruntime(tmp_path):
 def test_multihead_attention_matches_onnxruntime(batch_first, tmp_path):
     mha = nn.MultiheadAttention(8, 2, batch_first=batch_first)
     x = randn(3, 5, 8) if batch_first else randn(5, 3, 8)
-    check_export(Lambda(lambda q: mha(q, q, q)), x, tmp_path=tmp_path, batch_axis=0 if batch_first else 1)
+    check_export(Lambda(lambda q: mha(q, q, q), mha), x, tmp_path=tmp_path, batch_axis=0 if batch_first else 1)
 
 
 def test_causal_cross_attention_matches_onnxruntime(tmp_path):
     mha = nn.MultiheadAttention(8, 4, batch_first=True, kdim=6, vdim=5)
-    model = Lambda(lambda q, k, v: mha(q, k, v, is_causal=True, need_weights=False)[0])
+    model = Lambda(lambda q, k, v: mha(q, k, v, is_causal=True, need_weights=False)[0], mha)
     check_export(model, randn(2, 4, 8), randn(2, 4, 6), randn(2, 4, 5), tmp_path=tmp_path)
 
 
@@ -204,7 +204,7 @@ def test_attention_key_padding_mask_is_an_input(tmp_path):
     mha = nn.MultiheadAttention(8, 2, batch_first=True)
     mask = sj.Tensor(RNG.random((3, 5)) > 0.6)
     mask.data[:, 0] = False  # every query keeps at least one key
-    model = Lambda(lambda x, m: mha(x, x, x, key_padding_mask=m)[0])
+    model = Lambda(lambda x, m: mha(x, x, x, key_padding_mask=m)[0], mha)
     check_export(model, randn(3, 5, 8), mask, tmp_path=tmp_path)
 
 
@@ -213,6 +213,11 @@ def test_transformer_encoder_layer_matches_onnxruntime(norm_first, activation, o
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, norm_first=norm_first, activation=activation,
                                        batch_first=True)
     check_export(layer, randn(3, 5, 8), tmp_path=tmp_path, opset_version=opset)
+
+
+def test_sequence_first_causal_encoder_layer_matches_onnxruntime(tmp_path):
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16)
+    check_export(Lambda(lambda x: layer(x, is_causal=True), layer), randn(5, 3, 8), tmp_path=tmp_path, batch_axis=1)
 
 
 def _shape_ops(x):

@@ -101,7 +101,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     named.update(dict(model.named_buffers()))
     g = Graph(onnx, opset_version, named)
     for t, name in zip(inputs, input_names):
-        g.names[id(t)] = name
+        g.bind(t, name)
     for call in trace.calls:
         g.convert(*call)
     _name_outputs(g, outputs, output_names)
@@ -125,7 +125,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
 
 def _name_outputs(g: Graph, outputs: list, names: list) -> None:
     for t, name in zip(outputs, names):
-        if id(t) not in g.names:
+        if not g.knows(t):
             raise UnsupportedOperatorError(f"onnx.export: output {name!r} was not computed by shenjing's ops (array "
                                            "code outside them would be exported as a constant)")
         g.nodes.append(g.helper.make_node("Identity", [g.value(t)], [name]))

@@ -69,15 +69,27 @@ class Trace:
 
 
 class Graph:
-    """ONNX nodes and initializers under construction; names values by the tensors they hold."""
+    """ONNX nodes and initializers under construction.
+
+    Values are named by the array a tensor holds, so a tensor that shares another's array
+    (``detach()``, ``state_dict()`` entries) is the same graph value.
+    """
 
     def __init__(self, onnx, opset: int, named_tensors: dict):
         self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
         self.nodes, self.initializers = [], []
-        self.names = {}  # id(tensor) -> graph name
-        self.named = {id(t): (name, t) for name, t in named_tensors.items()}
-        self.constants = []  # tensors named here, kept alive so that their ids stay theirs
+        self.names = {}  # id(tensor.data) -> graph name
+        self.named = {id(t.data): (name, t) for name, t in named_tensors.items()}
+        self.kept = []  # tensors named here, kept alive so that their arrays' ids stay theirs
         self._counter = itertools.count()
+
+    def bind(self, t: Tensor, name: str) -> None:
+        """Name the value ``t`` holds."""
+        self.names[id(t.data)] = name
+        self.kept.append(t)
+
+    def knows(self, t: Tensor) -> bool:
+        return id(t.data) in self.names
 
     def fresh(self, base: str) -> str:
         return f"{base}_{next(self._counter)}"
@@ -100,13 +112,10 @@ class Graph:
         (a Python scalar becomes one of ``dtype``)."""
         if not isinstance(x, Tensor):
             return self.const(x, dtype)
-        name = self.names.get(id(x))
-        if name is None:
-            owner = self.named.get(id(x))
-            name = self.initializer(*owner) if owner else self.const(x.data)
-            self.names[id(x)] = name
-            self.constants.append(x)
-        return name
+        if not self.knows(x):
+            owner = self.named.get(id(x.data))
+            self.bind(x, self.initializer(*owner) if owner else self.const(x.data))
+        return self.names[id(x.data)]
 
     def optional(self, x, dtype=None) -> str:
         """An optional input: '' for None."""
@@ -140,8 +149,7 @@ class Graph:
         converter = CONVERTERS.get(cls)
         if converter is None:
             raise UnsupportedOperatorError(f"onnx.export: the op {cls.__name__} has no ONNX form")
-        self.names[id(out)] = converter(self, out, *args, **kwargs)
-        self.constants.append(out)
+        self.bind(out, converter(self, out, *args, **kwargs))
 
 
 def elem_type(onnx, dtype) -> int:

@@ -253,6 +253,10 @@ def _index_dependent(x):
     return positive + hits + ordered + finite + counts + x.long().float()
 
 
+def test_detached_values_stay_live(tmp_path):
+    check_export(Lambda(lambda x: (x * 2.0).detach() + x.detach().exp()), randn(3, 4), tmp_path=tmp_path)
+
+
 def test_ops_outside_the_graph_stay_live_at_another_input(tmp_path):
     session = check_export(Lambda(_index_dependent), randn(6, 5) * 3, tmp_path=tmp_path)
     x = randn(6, 5) * 3

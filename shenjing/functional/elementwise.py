@@ -213,6 +213,11 @@ def stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def stable_softplus(x):
+    """softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{-|x|}), which never overflows; its derivative is σ(x)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x}); d/dx = σ(x)(1 - σ(x)) (seed 000 §4.4.1)."""
 
@@ -249,7 +254,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, grad):
         x, low, high = ctx.x, ctx.low, ctx.high
-        keep = np.ones(x.shape, dtype=bool) if low is None else x >= low
+        keep = B.xp_of(x).ones(x.shape, dtype=bool) if low is None else x >= low
         if high is not None:
             keep &= x <= high
         return grad * keep, None, None
@@ -483,12 +488,19 @@ def minimum(a, b) -> Tensor:
 
 
 def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way."""
-    cond = condition if isinstance(condition, Tensor) else np.asarray(condition)
-    if cond.dtype != bool:
-        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way.
+
+    The condition is brought to the device of the Tensor operands (a host copy of it at most).
+    """
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
+    device = (a if isinstance(a, Tensor) else b).device
+    if isinstance(condition, Tensor) and condition.device == device:
+        cond = condition  # stays a Tensor, so observers of the op see where it came from
+    else:
+        cond = B.asarray(condition.data if isinstance(condition, Tensor) else condition, device=device)
+    if cond.dtype != bool:
+        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     return Where.apply(cond, a, b)
 
 

@@ -47,7 +47,7 @@ def _unary(op_type: str):
 
 for _cls, _op in ((E.Neg, "Neg"), (E.Abs, "Abs"), (E.Exp, "Exp"), (E.Log, "Log"), (E.Sqrt, "Sqrt"),
                   (E.Sin, "Sin"), (E.Cos, "Cos"), (E.Tanh, "Tanh"), (E.Sigmoid, "Sigmoid"), (E.Relu, "Relu"),
-                  (E.Sign, "Sign"), (A.Softsign, "Softsign"), (A.Hardswish, "HardSwish"),
+                  (A.Softsign, "Softsign"), (A.Hardswish, "HardSwish"),
                   (S.Clone, "Identity"), (E.Move, "Identity")):
     converts(_cls)(_unary(_op))
 
@@ -73,35 +73,61 @@ def _cast(g, out, x, dtype):
     return g.node("Cast", [g.value(x)], to=elem_type(g.onnx, out.dtype))
 
 
-_COMPARISONS = {np.equal: "Equal", np.less: "Less", np.less_equal: "LessOrEqual", np.greater: "Greater",
-                np.greater_equal: "GreaterOrEqual"}
+_BINARY_UFUNCS = {np.equal: "Equal", np.less: "Less", np.less_equal: "LessOrEqual", np.greater: "Greater",
+                  np.greater_equal: "GreaterOrEqual", np.logical_and: "And", np.logical_or: "Or",
+                  np.logical_xor: "Xor"}
+_BOOLEAN_FORMS = {np.bitwise_and: np.logical_and, np.bitwise_or: np.logical_or, np.bitwise_xor: np.logical_xor}
 
 
-@converts(E.Compare)
-def _compare(g, out, a, b, ufunc):
+@converts(E.BinaryUfunc)
+def _binary_ufunc(g, out, a, b, ufunc):
+    """Comparisons; bitwise ops of booleans (And, Or, Xor); floor division of floats (Floor of Div)."""
     like = a if hasattr(a, "dtype") else b
     operands = [g.value(a, like.dtype), g.value(b, like.dtype)]
     if ufunc is np.not_equal:
         return g.node("Not", [g.node("Equal", operands)])
-    return g.node(_COMPARISONS[ufunc], operands)
+    if ufunc is np.floor_divide and out.dtype.kind == "f":
+        return g.node("Floor", [g.node("Div", operands)])
+    if out.dtype == np.bool_:
+        ufunc = _BOOLEAN_FORMS.get(ufunc, ufunc)
+    if ufunc not in _BINARY_UFUNCS:
+        raise UnsupportedOperatorError(f"onnx.export: {ufunc.__name__} of {out.dtype} tensors has no ONNX form")
+    return g.node(_BINARY_UFUNCS[ufunc], operands)
+
+
+@converts(E.UnaryUfunc)
+def _unary_ufunc(g, out, x, ufunc):
+    """isnan, isinf, isfinite; logical not, and bitwise not of booleans."""
+    x = g.value(x)
+    if ufunc is np.isnan:
+        return g.node("IsNaN", [x])
+    if ufunc is np.isinf:
+        return g.node("IsInf", [x])
+    if ufunc is np.isfinite:
+        return g.node("Not", [g.node("Or", [g.node("IsNaN", [x]), g.node("IsInf", [x])])])
+    if ufunc is np.logical_not or (ufunc is np.invert and out.dtype == np.bool_):
+        return g.node("Not", [g.node("Cast", [x], to=elem_type(g.onnx, np.bool_))])
+    raise UnsupportedOperatorError(f"onnx.export: {ufunc.__name__} of this tensor has no ONNX form")
+
+
+_STEPS = {E._sign: "Sign", np.floor: "Floor", np.ceil: "Ceil"}
+
+
+@converts(E.PiecewiseConstant)
+def _piecewise_constant(g, out, x, step):
+    if step not in _STEPS:
+        raise UnsupportedOperatorError(f"onnx.export: the step function {step.__name__} has no ONNX form")
+    return g.node(_STEPS[step], [g.value(x)])
 
 
 @converts(_bind.ArrayMethod)
-def _array_method(g, out, x, fn, *args, **kwargs):
-    x = g.value(x)
-    if fn is np.isnan:
-        return g.node("IsNaN", [x])
-    if fn is np.isinf:
-        return g.node("IsInf", [x])
-    if fn is np.isfinite:
-        return g.node("Not", [g.node("Or", [g.node("IsNaN", [x]), g.node("IsInf", [x])])])
-    if fn in (_bind._all, _bind._any):
-        dim = kwargs.get("dim", args[0] if args else None)
-        as_int = g.node("Cast", [x], to=elem_type(g.onnx, np.int32))
-        axes = None if dim is None else [dim]
-        found = g.reduce("ReduceMin" if fn is _bind._all else "ReduceMax", as_int, axes, False)
-        return g.node("Cast", [found], to=elem_type(g.onnx, np.bool_))
-    raise UnsupportedOperatorError(f"onnx.export: the tensor method {fn.__name__} has no ONNX form")
+def _array_method(g, out, x, fn, dim=None):
+    """``all`` and ``any`` (over ``dim`` or everything): a reduction of the booleans as integers."""
+    if fn not in (_bind._all, _bind._any):
+        raise UnsupportedOperatorError(f"onnx.export: the tensor method {fn.__name__} has no ONNX form")
+    as_int = g.node("Cast", [g.value(x)], to=elem_type(g.onnx, np.int32))
+    found = g.reduce("ReduceMin" if fn is _bind._all else "ReduceMax", as_int, None if dim is None else [dim], False)
+    return g.node("Cast", [found], to=elem_type(g.onnx, np.bool_))
 
 
 # ----- activations --------------------------------------------------------------------------------
@@ -219,6 +245,24 @@ def _var(g, out, x, axes, keepdims, correction):
     total = g.reduce("ReduceSum", g.node("Mul", [centered, centered]), axes, keepdims)
     count = x.numel() if axes is None else int(np.prod([x.shape[a] for a in axes]))
     return g.node("Div", [total, g.const(count - correction, out.dtype)])
+
+
+@converts(D.Std)
+def _std(g, out, x, axes, keepdims, correction):
+    return g.node("Sqrt", [_var(g, out, x, axes, keepdims, correction)])
+
+
+@converts(D.Norm)
+def _norm(g, out, x, p, axes, keepdims):
+    """‖x‖_p: ReduceL2, ReduceL1, max |x|, or (Σ|x|^p)^{1/p}."""
+    x = g.value(x)
+    if p == 2 or p == 1:
+        return g.reduce("ReduceL2" if p == 2 else "ReduceL1", x, axes, keepdims)
+    magnitude = g.node("Abs", [x])
+    if p == np.inf:
+        return g.reduce("ReduceMax", magnitude, axes, keepdims)
+    total = g.reduce("ReduceSum", g.node("Pow", [magnitude, g.const(p, out.dtype)]), axes, keepdims)
+    return g.node("Pow", [total, g.const(1 / p, out.dtype)])
 
 
 @converts(D.ArgExtreme)

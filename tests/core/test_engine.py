@@ -214,7 +214,8 @@ def test_apply_hooks_observe_every_op_call_with_or_without_grad():
 
 
 @pytest.mark.parametrize("op", [
-    lambda x: x > 0, lambda x: x == x, lambda x: x.sign(), lambda x: x.argmax(0), lambda x: x.max(0).indices,
+    lambda x: x > 0, lambda x: x == x, lambda x: (x > 0) & (x < 2), lambda x: ~(x > 0), lambda x: x.argmax(0),
+    lambda x: x.max(0).indices,
     lambda x: x.topk(2).indices, lambda x: x.long(), lambda x: x.isnan(), lambda x: x.all(),
     lambda x: sj.nn.functional.one_hot(x.long().abs(), 5),
 ])

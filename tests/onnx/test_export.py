@@ -233,6 +233,7 @@ def _shape_ops(x):
     i = sj.where(g > 0.5, g, -h) + sj.exp(-g.abs()) + sj.log1p(h.abs()) + sj.sqrt(h * h + 1) + sj.sin(g)
     j = sj.einsum("nij,nik->njk", second, second).reshape(n, -1) + sj.tensordot(g, sj.ones(3, 2), 1).sum(1, True)
     k = sj.cumsum(f, 1)[:, -3:] + second.prod(1) + second[:, None, 0, :].squeeze(1) / 7.0 + second[:, [0, 2, 4], 1]
+    k = k + second.norm(dim=1) + second.norm(1, 1) + second.norm(3, 1)
     return sj.cat([i, j, k, f[:, 0:1].neg() + second.min(1).values[:, :1]], dim=1)
 
 
@@ -246,7 +247,8 @@ def _index_dependent(x):
     classes = x.argmax(1)
     top = x.topk(2, dim=1).indices
     ordered = x.sort(1, descending=True).values
-    positive = (x > 0).to(sj.float32) + x.sign() + (x != 0).float() * (x <= 0.5).float()
+    positive = (x > 0).to(sj.float32) + x.sign() + (x != 0).float() * (x <= 0.5).float() + x // 1.5
+    positive = positive + ((x > 0) & (x < 2) | ~(x >= -1)).float() + x.floor() - x.ceil()
     hits = F.one_hot(classes, 5).float() + sj.gather(x, 1, top).sum(1, keepdim=True)
     finite = x.isfinite().all(1).float().unsqueeze(1) - x.isnan().any().float()
     counts = (classes + 1).float().unsqueeze(1) + x.max(1).indices.unsqueeze(1).float() - x.argmin().float()
@@ -292,7 +294,7 @@ class Encoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.embed = nn.Embedding(30, 16)
-        self.position = nn.PositionalEncoding(16, max_len=32)
+        self.position = nn.PositionalEncoding(16, max_len=32, batch_first=True)
         self.layers = nn.ModuleList([nn.TransformerEncoderLayer(16, 4, 32, batch_first=True) for _ in range(2)])
         self.out = nn.Linear(16, 4)
 

@@ -30,7 +30,8 @@ _MAX_HINTS = ("acc", "f1", "precision", "recall", "auc", "score")
 
 
 class Callback:
-    """Base class; every hook does nothing.
+    """Base class; every hook does nothing. Under a process group, callbacks with
+    ``rank_zero_only = True`` (those that write files) run on rank 0 alone.
 
     >>> from shenjing.train import Callback
     >>> class PrintLoss(Callback):
@@ -40,6 +41,8 @@ class Callback:
     >>> isinstance(PrintLoss(), Callback)
     True
     """
+
+    rank_zero_only = False
 
     def on_fit_begin(self, trainer) -> None: ...
 
@@ -180,6 +183,8 @@ class ModelCheckpoint(Callback):
     >>> os.path.exists(path)
     True
     """
+
+    rank_zero_only = True
 
     def __init__(self, path, monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = False,
                  save_weights_only: bool = False, every: int = 1, every_n_train_steps: int | None = None):
@@ -400,6 +405,8 @@ class CSVLogger(Callback):
     'epoch,loss,accuracy,lr'
     """
 
+    rank_zero_only = True
+
     def __init__(self, path, separator: str = ",", append: bool = False):
         self.path, self.separator, self.append = Path(path), separator, bool(append)
         self.keys = None
@@ -460,6 +467,7 @@ class SnapshotCollector(Callback):
         self.epochs = set() if epochs is None else {int(e) for e in epochs}
         self.every = every
         self.directory = None if directory is None else Path(directory)
+        self.rank_zero_only = self.directory is not None   # it writes files
         self.snapshots: list[tuple[int, dict]] = []
         self.paths: list[Path] = []
 

@@ -3,8 +3,8 @@
 Thin modules around ``shenjing.nn.functional`` (``recurrent_layers``, ``rnn_cell``,
 ``lstm_cell``, ``gru_cell``). Parameter names, shapes, gate order and the default
 initialisation U(-1/√H, 1/√H) are PyTorch's, so ``state_dict()`` moves between the
-two frameworks unchanged. Sequences are (N, L, features) by default
-(``batch_first=True``, seed 000 §1.1's (samples, timesteps, features)).
+two frameworks unchanged. Sequences are (L, N, features) by default, as in PyTorch; seed 000 §1.1's
+(samples, timesteps, features) layout is ``batch_first=True``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class RNNBase(Module):
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
                  device=None):
         super().__init__()
         where = type(self).__name__
@@ -73,7 +73,7 @@ class RNNBase(Module):
         return [getattr(self, name) for name in self._weight_names]
 
     def forward(self, input: Tensor, hx=None):
-        """input (N, L, in) (or (L, N, in) without ``batch_first``, or unbatched (L, in), or a
+        """input (L, N, in) (or (N, L, in) with ``batch_first=True``, or unbatched (L, in), or a
         :class:`~shenjing.nn.utils.rnn.PackedSequence`); hx as in ``recurrent_layers``. Returns
         ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``; a packed input gives a packed output."""
         if isinstance(input, PackedSequence):
@@ -99,7 +99,7 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
-        defaults = {"num_layers": 1, "bias": True, "batch_first": True, "dropout": 0.0, "bidirectional": False}
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
         for name, default in defaults.items():
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
@@ -118,7 +118,7 @@ class RNN(RNNBase):
     """Elman RNN (seed 002): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  dtype=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -133,7 +133,7 @@ class _GatedRNN(RNNBase):
     _mode = ""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
                  device=None):
         super().__init__(self._mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, device)

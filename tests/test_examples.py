@@ -17,6 +17,7 @@ QUICK = {
     "ensemble.py": ([], "FGE"),
     "multi_exit.py": (["--epochs", "2"], "mean exit depth"),
     "swa.py": (["--epochs", "2", "--swa-start", "1"], "SWA model test accuracy"),
+    "training_pathologies.py": (["--seeds", "1", "--epochs", "1", "--out", "."], "4. RNN with recurrent gain 3"),
 }
 
 

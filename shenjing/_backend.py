@@ -11,8 +11,11 @@ import numpy as np
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
 _default_dtype = float32
@@ -40,6 +43,46 @@ def cuda_available() -> bool:
     return cupy() is not None
 
 
+def device_count() -> int:
+    """The number of GPUs CuPy sees (0 without CuPy)."""
+    return 0 if cupy() is None else cupy().cuda.runtime.getDeviceCount()
+
+
+class device(str):
+    """A device name, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``.
+
+    It is the string itself (so it compares equal to ``'cpu'`` or ``'cuda:0'`` and goes wherever a
+    device string does, ``.to()`` included), with PyTorch's ``type`` and ``index`` attributes.
+
+    >>> device('cuda:1').type, device('cuda:1').index, device('cpu') == 'cpu'
+    ('cuda', 1, True)
+    """
+
+    type: str
+    index: int | None
+
+    def __new__(cls, spec, index: int | None = None):
+        if isinstance(spec, device) and index is None:
+            return spec
+        text = str(spec)
+        kind, _, number = text.partition(":")
+        if kind not in ("cpu", "cuda") or (number and not number.isdigit()):
+            raise RuntimeError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
+        if index is not None:
+            if number or not isinstance(index, (int, np.integer)) or index < 0:
+                raise RuntimeError(f"device index must be a non-negative integer given once, got {spec!r}, {index!r}")
+            number = str(int(index))
+        self = super().__new__(cls, f"{kind}:{number}" if number else kind)
+        self.type, self.index = kind, int(number) if number else None
+        return self
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + ("" if self.index is None else f", index={self.index}") + ")"
+
+
+_CPU, _CUDA = device("cpu"), device("cuda")
+
+
 def parse_device(device) -> str:
     """Normalise a device spec to ``'cpu'`` or ``'cuda'``; raise TypeError otherwise."""
     if device is None:
@@ -65,8 +108,8 @@ def xp_for(device: str):
     return cupy() if parse_device(device) == "cuda" else np
 
 
-def device_of(array) -> str:
-    return "cpu" if xp_of(array) is np else "cuda"
+def device_of(array) -> device:
+    return _CPU if xp_of(array) is np else _CUDA
 
 
 def to_device(array, device: str):
@@ -118,6 +161,67 @@ def as_dtype(dtype) -> np.dtype:
     if dtype.kind not in "fiub":
         raise TypeError(f"unsupported dtype {dtype}; expected a float, int or bool type")
     return dtype
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote(a, b):
+    """The smallest dtype holding both: the higher category (bool < integer < float) wins, as in
+    PyTorch (int64 with float16 is float16); within a category, NumPy's promotion."""
+    if a is None or b is None:
+        return a if b is None else b
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def can_cast(source: np.dtype, target: np.dtype) -> bool:
+    """Whether an in-place result of dtype ``source`` may be written into ``target`` (PyTorch's rule:
+    never to a lower category, bool < integer < float)."""
+    return _CATEGORY[source.kind] <= _CATEGORY[target.kind]
+
+
+def scalar_dtype(value) -> np.dtype:
+    """The dtype a Python (or NumPy) scalar stands for: bool, int64 or the default float dtype."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool_
+    if isinstance(value, (int, np.integer)):
+        return int64
+    return _default_dtype
+
+
+def _combine(higher, lower):
+    """``lower`` (a less dimensioned group) only counts when it is of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher == bool_ or lower.kind == "f":
+        return _promote(higher, lower)
+    return higher
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype of an element-wise op on ``operands`` (arrays, Tensors or scalars), as ``torch.result_type``.
+
+    Operands fall into three groups: dimensioned arrays, 0-d arrays, and scalars (Python or NumPy:
+    bool, int64, or the default float dtype). Within a group dtypes promote; a less dimensioned group
+    changes the result only when its category (bool < integer < float) is higher, so float32 with a
+    0-d float64 gives float32 and an int64 array with 2.5 gives the default float dtype.
+    """
+    dimensioned = zero_dim = scalar = None
+    for x in operands:
+        if isinstance(x, (np.generic, bool, int, float)):
+            scalar = _promote(scalar, scalar_dtype(x))
+        elif not hasattr(x, "dtype"):
+            raise TypeError(f"expected a Tensor, an array or a number as an operand, got {type(x).__name__}")
+        elif x.ndim == 0:
+            zero_dim = _promote(zero_dim, x.dtype)
+        else:
+            dimensioned = _promote(dimensioned, x.dtype)
+    return _combine(dimensioned, _combine(zero_dim, scalar))
 
 
 def asarray(data, dtype=None, device=None, copy: bool = False):

@@ -49,18 +49,28 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
+        target = self._store_for(name, value)
         for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self._buffers_names():
-            self._buffers[name] = value
-        else:
+            if store is not target:
+                store.pop(name, None)
+        if target is None:
             object.__setattr__(self, name, value)
             return
+        target[name] = value  # a name already registered keeps its place (parameters(), state-dict keys)
         self.__dict__.pop(name, None)
+
+    def _store_for(self, name: str, value):
+        """Where an assignment is registered: parameters, modules or buffers (None: a plain attribute).
+        None assigned to a registered parameter or submodule keeps the slot, as in PyTorch."""
+        if isinstance(value, Parameter):
+            return self._parameters
+        if isinstance(value, Module):
+            return self._modules
+        if name in self._buffers_names():
+            return self._buffers
+        if value is None:
+            return next((store for store in (self._parameters, self._modules) if name in store), None)
+        return None
 
     def _buffers_names(self):
         return self.__dict__.get("_buffer_names", ())

@@ -3,12 +3,13 @@
 Thin modules around ``shenjing.nn.functional`` (``recurrent_layers``, ``rnn_cell``,
 ``lstm_cell``, ``gru_cell``). Parameter names, shapes, gate order and the default
 initialisation U(-1/√H, 1/√H) are PyTorch's, so ``state_dict()`` moves between the
-two frameworks unchanged. Sequences are (N, L, features) by default
-(``batch_first=True``, seed 000 §1.1's (samples, timesteps, features)).
+two frameworks unchanged. Sequences are (L, N, features) by default, as in PyTorch; seed 000 §1.1's
+(samples, timesteps, features) layout is ``batch_first=True``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ..functional.recurrent import GATES, gru_cell, lstm_cell, recurrent_layers, rnn_cell
@@ -16,6 +17,7 @@ from ..functional.shape import squeeze, unsqueeze
 from ..tensor import Tensor
 from .init import uniform_parameter
 from .module import Module
+from .utils.rnn import PackedSequence, forward_packed
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -35,7 +37,7 @@ class RNNBase(Module):
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
                  device=None):
         super().__init__()
         where = type(self).__name__
@@ -71,8 +73,11 @@ class RNNBase(Module):
         return [getattr(self, name) for name in self._weight_names]
 
     def forward(self, input: Tensor, hx=None):
-        """input (N, L, in) (or (L, N, in) without ``batch_first``, or unbatched (L, in)); hx as in
-        ``recurrent_layers``. Returns ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``."""
+        """input (L, N, in) (or (N, L, in) with ``batch_first=True``, or unbatched (L, in), or a
+        :class:`~shenjing.nn.utils.rnn.PackedSequence`); hx as in ``recurrent_layers``. Returns
+        ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``; a packed input gives a packed output."""
+        if isinstance(input, PackedSequence):
+            return forward_packed(functools.partial(self._run, batch_first=False), input, hx)
         if isinstance(input, Tensor) and input.ndim in (2, 3) and input.shape[-1] != self.input_size:
             layout = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"
             raise ValueError(f"{type(self).__name__}: expected input {layout} with input_size={self.input_size}, "
@@ -81,17 +86,20 @@ class RNNBase(Module):
         if unbatched:
             input = unsqueeze(input, 0 if self.batch_first else 1)
             hx = _map_state(hx, lambda h: unsqueeze(h, 1))
-        output, state = recurrent_layers(input, hx, self.all_weights, mode=self.mode, num_layers=self.num_layers,
-                                         bidirectional=self.bidirectional, dropout=self.dropout,
-                                         training=self.training, batch_first=self.batch_first)
+        output, state = self._run(input, hx, self.batch_first)
         if unbatched:
             output = squeeze(output, 0 if self.batch_first else 1)
             state = _map_state(state, lambda h: squeeze(h, 1))
         return output, state
 
+    def _run(self, input: Tensor, hx, batch_first: bool):
+        return recurrent_layers(input, hx, self.all_weights, mode=self.mode, num_layers=self.num_layers,
+                                bidirectional=self.bidirectional, dropout=self.dropout, training=self.training,
+                                batch_first=batch_first)
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
-        defaults = {"num_layers": 1, "bias": True, "batch_first": True, "dropout": 0.0, "bidirectional": False}
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
         for name, default in defaults.items():
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
@@ -110,7 +118,7 @@ class RNN(RNNBase):
     """Elman RNN (seed 002): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  dtype=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -125,7 +133,7 @@ class _GatedRNN(RNNBase):
     _mode = ""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
                  device=None):
         super().__init__(self._mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, device)

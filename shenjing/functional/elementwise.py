@@ -245,6 +245,11 @@ def stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def stable_softplus(x):
+    """softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{-|x|}), which never overflows; its derivative is σ(x)."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x}); d/dx = σ(x)(1 - σ(x)) (seed 000 §4.4.1)."""
 
@@ -281,7 +286,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, grad):
         x, low, high = ctx.x, ctx.low, ctx.high
-        keep = np.ones(x.shape, dtype=bool) if low is None else x >= low
+        keep = B.xp_of(x).ones(x.shape, dtype=bool) if low is None else x >= low
         if high is not None:
             keep &= x <= high
         return grad * keep, None, None
@@ -602,13 +607,18 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a=None, b=None):
     """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way.
-    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``."""
+
+    The condition is brought to the device of the Tensor operands (a host copy of it at most).
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
+    """
     if a is None and b is None:
         return nonzero(condition, as_tuple=True)
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    a, b = promote(a, b)
+    device = (a if isinstance(a, Tensor) else b).device
+    cond = B.asarray(condition.data if isinstance(condition, Tensor) else condition, device=device)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
-    return Where.apply(cond, *promote(a, b))
+    return Where.apply(cond, a, b)
 
 
 class PiecewiseConstant(Function):

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
-from .. import _backend as B
 from ..functional.recurrent import GATES, gru_cell, lstm_cell, recurrent_layers, rnn_cell
 from ..functional.shape import squeeze, unsqueeze
 from ..tensor import Tensor
-from .module import Module, Parameter
+from .init import uniform_parameter
+from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -23,12 +23,6 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 def _check_size(where: str, name: str, value) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
-
-
-def _uniform_parameter(shape: tuple, bound: float, dtype, device) -> Parameter:
-    xp = B.xp_for(device)
-    rng = B.rng(B.parse_device(device))
-    return Parameter(xp.asarray(rng.uniform(-bound, bound, shape)).astype(B.as_dtype(dtype)))
 
 
 class RNNBase(Module):
@@ -69,7 +63,7 @@ class RNNBase(Module):
                     if kind.startswith("bias") and not bias:
                         self.register_parameter(name, None)
                     else:
-                        setattr(self, name, _uniform_parameter(shape, bound, dtype, device))
+                        setattr(self, name, uniform_parameter(shape, bound, dtype, device))
 
     @property
     def all_weights(self) -> list:
@@ -166,11 +160,11 @@ class _CellBase(Module):
         _check_size(where, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform_parameter((rows, input_size), bound, dtype, device)
-        self.weight_hh = _uniform_parameter((rows, hidden_size), bound, dtype, device)
+        self.weight_ih = uniform_parameter((rows, input_size), bound, dtype, device)
+        self.weight_hh = uniform_parameter((rows, hidden_size), bound, dtype, device)
         for name in ("bias_ih", "bias_hh"):
             if bias:
-                setattr(self, name, _uniform_parameter((rows,), bound, dtype, device))
+                setattr(self, name, uniform_parameter((rows,), bound, dtype, device))
             else:
                 self.register_parameter(name, None)
 

@@ -607,9 +607,9 @@ def minimum(a, b) -> Tensor:
 
 def where(condition, a=None, b=None):
     """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way.
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
 
     The condition is brought to the device of the Tensor operands (a host copy of it at most).
-    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
     """
     if a is None and b is None:
         return nonzero(condition, as_tuple=True)

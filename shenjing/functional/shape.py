@@ -412,8 +412,8 @@ def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
     if dim is None:
         x, dim = x.reshape(-1), 0
     (axis,) = normalize_axes(dim, x.ndim)
-    counts = repeats.data if isinstance(repeats, Tensor) else repeats
-    return index_select(x, axis, np.repeat(np.arange(x.shape[axis]), B.to_numpy(np.asarray(counts))))
+    counts = B.to_numpy(repeats.data) if isinstance(repeats, Tensor) else repeats
+    return index_select(x, axis, np.repeat(np.arange(x.shape[axis]), counts))
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:

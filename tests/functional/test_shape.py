@@ -62,3 +62,10 @@ def test_bad_arguments_raise():
         sj.mm(x, sj.zeros(3))
     with pytest.raises(ValueError, match="batch sizes"):
         sj.bmm(sj.zeros(2, 2, 3), sj.zeros(3, 3, 2))
+
+
+def test_repeat_interleave_with_per_slice_counts(torch):
+    a = np.arange(6).reshape(3, 2)
+    ours = sj.tensor(a).repeat_interleave(sj.tensor([1, 0, 2]), dim=0)
+    theirs = torch.tensor(a).repeat_interleave(torch.tensor([1, 0, 2]), dim=0)
+    assert ours.tolist() == theirs.tolist()

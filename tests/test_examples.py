@@ -10,12 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # script -> (quick arguments, a line fragment its output must contain); adversarial.py's numbers are checked
-# in tests/train/test_adversarial.py
+# in tests/train/test_adversarial.py, port_from_pytorch.py's in tests/test_port_from_pytorch.py
 QUICK = {
     "adversarial.py": (["--epochs", "1"], "adversarial (FGSM)"),
     "char_lm.py": (["--epochs", "1", "--steps", "5"], "validation perplexity"),
     "ensemble.py": ([], "FGE"),
     "multi_exit.py": (["--epochs", "2"], "mean exit depth"),
+    "port_from_pytorch.py": (["--epochs", "1"], "Saved PyTorch Model State to model.npz"),
     "swa.py": (["--epochs", "2", "--swa-start", "1"], "SWA model test accuracy"),
 }
 

@@ -334,7 +334,24 @@ def cmd_train(args) -> int:
     if diagnostics:
         warnings = diagnostics.warnings() or ["no problems found"]
         print("\ndiagnostics (diagnostics.png, diagnostics.csv):\n" + "\n".join(f"  {w}" for w in warnings))
+    if args.onnx:
+        print(f"saved: {_write_onnx(trainer.model, test[0], out)}")
     return 0
+
+
+def _write_onnx(model, X, out: Path) -> Path:
+    """``model.onnx``: the model traced on two samples (a batch of one would read as a fixed size-1
+    axis), with a dynamic batch axis."""
+    import shenjing as sj
+
+    from . import onnx
+
+    weight = next(model.parameters())
+    example = sj.Tensor(X[:2], dtype=weight.dtype, device=weight.device)
+    path = out / "model.onnx"
+    onnx.export(model, example, path, input_names=["input"], output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return path
 
 
 # ----- evaluate ------------------------------------------------------------------------------------------
@@ -554,10 +571,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also save the state every STEPS updates, mid-epoch, to checkpoint-step<N>.npz "
                             "(--resume goes on with the next batch)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
-    train.add_argument("--nproc", type=_positive_int, help="data-parallel processes, started through mpiexec "
-                       "(default 1; --batch-size is per process)")
     train.add_argument("--diagnose", action="store_true", help="watch every layer (dead ReLUs, saturation, "
                        "gradient norms): diagnostics.png, diagnostics.csv and warnings in the report")
+    train.add_argument("--nproc", type=_positive_int, help="data-parallel processes, started through mpiexec "
+                       "(default 1; --batch-size is per process)")
+    train.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx extra)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its dataset's test split")

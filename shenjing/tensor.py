@@ -269,11 +269,11 @@ class Tensor:
                 dtype = arg
         out = self
         if dtype is not None and B.as_dtype(dtype) != self.dtype:
-            from .functional.elementwise import cast
+            from .functional.elementwise import CastIndex, cast
 
             dtype = B.as_dtype(dtype)
             # casting to an integer or boolean type is not differentiable
-            out = cast(out, dtype) if dtype.kind == "f" else Tensor._wrap(out.data.astype(dtype))
+            out = cast(out, dtype) if dtype.kind == "f" else CastIndex.apply(out, dtype)
         if device is not None and B.parse_device(device) != self.device:
             from .functional.elementwise import move
 

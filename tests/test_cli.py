@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
-from shenjing.cli import main
+from shenjing.cli import build_model, main
 
 
 def _train(out, *extra):
@@ -92,6 +92,20 @@ def test_evaluate_errors(tmp_path, capsys):
 def test_other_models_train_on_digits(tmp_path, model):
     assert main(["train", "--model", model, "--epochs", "1", "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", "gru"])
+def test_train_onnx_writes_a_model_onnxruntime_reproduces(tmp_path, model):
+    ort = pytest.importorskip("onnxruntime")
+    assert _train(tmp_path, "--epochs", "1", "--model", model, "--onnx") == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    net = build_model(config["model"], tuple(config["input_shape"]), config["classes"])
+    net.load_state_dict(sj.io.load(tmp_path / "model.npz"))
+    net.eval()
+    x = np.random.default_rng(0).random((17, *config["input_shape"]), dtype=np.float32) * 16
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["logits"], {"input": x})[0], np.asarray(net(sj.Tensor(x))),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_lr_find_command(tmp_path, capsys):

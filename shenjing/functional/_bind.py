@@ -176,7 +176,7 @@ def bind_tensor_methods() -> None:
         "type_as": lambda self, other: self.to(other.dtype),
         "is_floating_point": lambda self: self.dtype.kind == "f",
         "is_contiguous": lambda self: bool(self.data.flags.c_contiguous),
-        "contiguous": lambda self: self if self.data.flags.c_contiguous else S.clone(self),
+        "contiguous": S.contiguous,
         "matmul": L.matmul, "dot": L.dot,
         "long": _to_type(B.int64), "int": _to_type(B.int32), "bool": _to_type(B.bool_), "half": _to_type(B.float16),
         "type": lambda self, dtype=None: f"shenjing.{self.dtype}" if dtype is None else self.to(dtype),

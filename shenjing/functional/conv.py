@@ -328,7 +328,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         (padding,) = int_tuple(padding, 1, "padding", minimum=0)
         padding = (0, padding)
     out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), padding, (1, dilation), groups)
-    return out.squeeze(2)
+    return out.squeeze(2).contiguous()  # contiguous as PyTorch's, so .view works on it
 
 
 def _bilinear_corners(py, px, h: int, w: int):

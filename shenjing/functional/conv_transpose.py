@@ -110,4 +110,4 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     (output_padding,) = int_tuple(output_padding, 1, "output_padding", minimum=0)
     out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding),
                            (0, output_padding), groups, (1, dilation))
-    return out.squeeze(2)
+    return out.squeeze(2).contiguous()  # contiguous as PyTorch's, so .view works on it

@@ -909,6 +909,9 @@ def move(x: Tensor, device: str) -> Tensor:
 
 def _compare(ufunc):
     def compare(a, b) -> Tensor:
+        numbers = all(isinstance(x, (Tensor, bool, int, float, np.generic)) for x in (a, b))
+        if numbers and _needs_promotion(a, b):
+            a, b = promote(a, b)  # compared in the result dtype, as PyTorch compares
         return BinaryUfunc.apply(a, b, ufunc)
 
     compare.__name__ = ufunc.__name__

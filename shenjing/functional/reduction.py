@@ -132,8 +132,14 @@ class Norm(Function):
             local = np.sign(x)
         else:
             ratio = x / np.where(out == 0, 1, out)  # x = 0 wherever the norm is 0
-            local = ratio if p == 2 else np.sign(x) * np.abs(ratio) ** (p - 1)
+            local = ratio if p == 2 else _power_grad(ratio, p)
         return _restore(grad, x.shape, ctx.axes, ctx.keepdims) * local.astype(grad.dtype), None, None, None
+
+
+def _power_grad(ratio, p: float):
+    """sign(r)|r|^{p-1}, and 0 where r = 0 (where p < 1 would give 0·inf; PyTorch takes 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ratio == 0, 0, np.sign(ratio) * np.abs(ratio) ** (p - 1))
 
 
 class Prod(Function):
@@ -614,19 +620,19 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
 
 def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
            dim=None):
-    """The distinct elements of ``x`` in ascending order (``torch.unique`` over the flattened tensor),
-    with the int64 inverse indices (x's shape) and counts when asked; no gradient.
+    """The distinct elements of ``x`` in ascending order (``torch.unique``), or with ``dim`` its
+    distinct slices along that dim in lexicographic order; with the int64 inverse indices (x's shape,
+    or one per slice) and the counts when asked. No gradient.
 
     >>> import shenjing as sj
     >>> sj.unique(sj.tensor([3, 1, 3, 2]))
     tensor([1, 2, 3], dtype=int64)
     """
-    if dim is not None:
-        raise NotImplementedError("unique: only dim=None (the flattened tensor) is supported")
-    values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True)
+    axis = None if dim is None else normalize_axes(dim, x.ndim)[0]
+    values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True, axis=axis)
     out = [Tensor._wrap(values)]
     if return_inverse:
-        out.append(Tensor._wrap(inverse.reshape(x.shape).astype(B.int64)))
+        out.append(Tensor._wrap(inverse.reshape(x.shape if axis is None else -1).astype(B.int64)))
     if return_counts:
         out.append(Tensor._wrap(counts.astype(B.int64)))
     return out[0] if len(out) == 1 else tuple(out)

@@ -12,13 +12,14 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
+from .conv import is_channels_last
 from .elementwise import promote, where
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand",
     "broadcast_to", "flatten", "concatenate", "cat", "stack", "split", "chunk", "pad", "repeat",
     "getitem", "setitem", "clone", "roll", "tile", "repeat_interleave", "unflatten", "movedim", "narrow",
-    "index_select", "masked_fill",
+    "index_select", "masked_fill", "contiguous",
 ]
 
 
@@ -225,17 +226,24 @@ def reshape(x: Tensor, *shape) -> Tensor:
 def view(x: Tensor, *shape) -> Tensor:
     """``reshape`` that never copies, as PyTorch's ``view``: the result shares x's memory, and a
     tensor whose layout cannot take the new shape without a copy (a transposed or strided one)
-    raises RuntimeError; ``reshape`` copies instead.
+    raises RuntimeError; ``reshape`` copies instead. The one exception is the channels-last
+    layout convolutions keep their outputs in (contiguous in PyTorch): such a tensor is copied.
 
     >>> import shenjing as sj
     >>> sj.arange(6).view(3, 2).shape
     (3, 2)
     """
     out = reshape(x, *shape)
-    if x.numel() and not B.xp_of(x.data).may_share_memory(out.data, x.data):
+    shared = B.xp_of(x.data).may_share_memory(out.data, x.data)
+    if x.numel() and not shared and not is_channels_last(x.data):
         raise RuntimeError(f"view: shape {out.shape} is not compatible with the memory layout of a tensor of "
                            f"shape {x.shape} (it is not contiguous); use .reshape(...) instead")
     return out
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """x itself when its array is C-contiguous, else a contiguous copy that stays in the graph."""
+    return x if x.data.flags.c_contiguous else clone(x)
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -519,8 +527,8 @@ def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
     if dim is None:
         x, dim = x.reshape(-1), 0
     (axis,) = normalize_axes(dim, x.ndim)
-    counts = repeats.data if isinstance(repeats, Tensor) else repeats
-    return index_select(x, axis, np.repeat(np.arange(x.shape[axis]), B.to_numpy(np.asarray(counts))))
+    counts = B.to_numpy(repeats.data) if isinstance(repeats, Tensor) else repeats
+    return index_select(x, axis, np.repeat(np.arange(x.shape[axis]), counts))
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:

@@ -165,7 +165,7 @@ class MultiheadAttention(Module):
             out = squeeze(out, 0)
             weights = squeeze(weights, 0)
         elif not self.batch_first:
-            out = transpose(out, 0, 1)
+            out = transpose(out, 0, 1).contiguous()  # (L, N, E) contiguous as PyTorch's, so .view works on it
         return out, (weights if need_weights else None)
 
     def extra_repr(self) -> str:

@@ -186,6 +186,7 @@ F_CALLS = {
     "bitwise_xor": lambda: F.bitwise_xor(_labels(4), _labels(4)),
     "bmm": lambda: F.bmm(_t(2, 3, 4), _t(2, 4, 5)),
     "ceil": lambda: F.ceil(_t(3, 4)),
+    "contiguous": lambda: F.contiguous(F.transpose(_t(3, 4), 0, 1)),
     "cumprod": lambda: F.cumprod(_t(3, 4), 1),
     "diag": lambda: F.diag(_t(3, 4), 1),
     "floor": lambda: F.floor(_t(3, 4)),

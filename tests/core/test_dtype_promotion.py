@@ -113,3 +113,11 @@ def test_inplace_ops_keep_the_dtype_and_refuse_a_higher_category(torch):
     assert z.dtype == np.float32
     z.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0])
+
+
+def test_comparisons_happen_in_the_result_dtype(torch):
+    for lib in (torch, sj):
+        x = lib.tensor([0.1, 0.2], dtype=lib.float32)
+        assert (x == lib.tensor(0.1, dtype=lib.float64)).tolist() == [True, False]
+        assert (lib.tensor([1, 3]) < 2.5).tolist() == [True, False]
+        assert (lib.tensor([True, False]) == 1).tolist() == [True, False]

@@ -11,6 +11,7 @@ import shenjing as sj
 import shenjing.nn.functional as F
 
 ZERO_ROW = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
+PARTLY_ZERO = np.array([[0.0, 1.0, -2.0], [0.0, 0.0, 0.0]])
 CONSTANT_ROW = np.array([[3.0, 3.0, 3.0], [1.0, -2.0, 2.0]])
 
 KINKS = [  # id, input, op(x, F) written once for both libraries (F is their functional module)
@@ -18,6 +19,8 @@ KINKS = [  # id, input, op(x, F) written once for both libraries (F is their fun
     ("norm_rows", ZERO_ROW, lambda x, F: x.norm(dim=1)),
     ("norm_p1", ZERO_ROW, lambda x, F: x.norm(1, dim=1)),
     ("norm_p3", ZERO_ROW, lambda x, F: x.norm(3, dim=1)),
+    ("norm_p_below_1", PARTLY_ZERO, lambda x, F: x.norm(0.5, dim=1)),
+    ("norm_p3_partly_zero", PARTLY_ZERO, lambda x, F: x.norm(3, dim=1)),
     ("norm_inf", ZERO_ROW, lambda x, F: x.norm(float("inf"), dim=1)),
     ("std_all_equal", np.ones(3), lambda x, F: x.std()),
     ("std_rows", CONSTANT_ROW, lambda x, F: x.std(1)),
@@ -104,6 +107,12 @@ def test_argsort_unique_and_bincount_match_torch(torch):
         assert x.dtype.name == str(y.dtype).removeprefix("torch.")
         np.testing.assert_array_equal(x.numpy(), y.numpy())
     assert_close(sj.tensor(b).unique(), torch.tensor(b).unique())
+    rows = np.array([[1, 2], [0, 5], [1, 2], [0, 3]])
+    for dim in (0, 1):
+        ours = sj.unique(sj.tensor(rows), dim=dim, return_inverse=True, return_counts=True)
+        theirs = torch.unique(torch.tensor(rows), dim=dim, return_inverse=True, return_counts=True)
+        for x, y in zip(ours, theirs):
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
     c = np.array([0, 2, 2, 5])
     for weights in (None, np.array([0.5, 1.0, 2.0, 0.25], np.float32), np.array([1.0, 2.0, 3.0, 4.0])):
         ours = sj.bincount(sj.tensor(c), None if weights is None else sj.tensor(weights), minlength=8)

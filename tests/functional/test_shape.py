@@ -62,3 +62,24 @@ def test_bad_arguments_raise():
         sj.mm(x, sj.zeros(3))
     with pytest.raises(ValueError, match="batch sizes"):
         sj.bmm(sj.zeros(2, 2, 3), sj.zeros(3, 3, 2))
+
+
+def test_repeat_interleave_with_per_slice_counts(torch):
+    a = np.arange(6).reshape(3, 2)
+    ours = sj.tensor(a).repeat_interleave(sj.tensor([1, 0, 2]), dim=0)
+    theirs = torch.tensor(a).repeat_interleave(torch.tensor([1, 0, 2]), dim=0)
+    assert ours.tolist() == theirs.tolist()
+
+
+def test_view_works_on_layer_outputs_as_in_torch(torch):
+    """Convolution and attention outputs are contiguous in PyTorch, so ported code views them."""
+    rng = np.random.default_rng(0)
+    x, seq = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((2, 3, 10))
+    for lib in (torch, sj):
+        nn = lib.nn
+        images, sequences = lib.tensor(x, dtype=lib.float32), lib.tensor(seq, dtype=lib.float32)
+        outputs = [nn.Conv2d(3, 4, 3)(images), nn.ReLU()(nn.Conv2d(3, 4, 3, padding=1)(images)),
+                   nn.Conv1d(3, 4, 3)(sequences), nn.ConvTranspose2d(3, 4, 3)(images),
+                   nn.ConvTranspose1d(3, 4, 3)(sequences), nn.MultiheadAttention(10, 2)(*[sequences] * 3)[0]]
+        for out in outputs:
+            assert tuple(out.view(out.shape[0], -1).shape) == (out.shape[0], out.numel() // out.shape[0])

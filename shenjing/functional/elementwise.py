@@ -11,6 +11,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import unbroadcast
 
 __all__ = [
@@ -25,6 +26,8 @@ def _shape(x):
 
 
 class Add(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
@@ -37,6 +40,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
@@ -50,6 +55,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -65,6 +72,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -80,6 +89,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         out = a**b
@@ -96,17 +107,18 @@ class Pow(Function):
                 if np.isscalar(b):
                     local = b * a ** (b - 1) if b != 0 else a * 0
                 else:
-                    local = np.where(b == 0, 0, b * a ** (b - 1))
+                    local = D.where(D.raw(b) == 0, 0, b * a ** (b - 1))
                 ga = unbroadcast(grad * local, _shape(a))
             if need_b:
-                xp = B.xp_of(out)
-                a = xp.asarray(a)
-                local = xp.where(a == 0, 0, out * xp.log(xp.where(a == 0, 1, a)))
+                zero = D.raw(a) == 0
+                local = D.where(zero, 0, out * D.log(D.where(zero, 1, a)))
                 gb = unbroadcast(grad * local, _shape(b))
         return ga, gb
 
 
 class Neg(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -117,6 +129,8 @@ class Neg(Function):
 
 
 class Abs(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -124,10 +138,12 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.sign(ctx.x)
+        return grad * np.sign(D.raw(ctx.x))
 
 
 class Exp(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = np.exp(x)
@@ -139,6 +155,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -150,6 +168,8 @@ class Log(Function):
 
 
 class Log1p(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -161,6 +181,8 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = np.sqrt(x)
@@ -172,6 +194,8 @@ class Sqrt(Function):
 
 
 class Sin(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -179,10 +203,12 @@ class Sin(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.cos(ctx.x)
+        return grad * D.cos(ctx.x)
 
 
 class Cos(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -190,11 +216,13 @@ class Cos(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return -grad * np.sin(ctx.x)
+        return -grad * D.sin(ctx.x)
 
 
 class Tanh(Function):
     """tanh(x); d/dx = 1 - tanh(x)^2 (seed 000 §4.4.2)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -216,6 +244,8 @@ def stable_sigmoid(x):
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x}); d/dx = σ(x)(1 - σ(x)) (seed 000 §4.4.1)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = stable_sigmoid(x)
@@ -230,6 +260,8 @@ class Sigmoid(Function):
 class Relu(Function):
     """max(0, x); derivative 1 for x > 0, else 0 (seed 000 §4.4.3)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = np.maximum(x, 0)
@@ -237,10 +269,12 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.out > 0)
+        return grad * (D.raw(ctx.out) > 0)
 
 
 class Clip(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, low, high):
         ctx.x, ctx.low, ctx.high = x, low, high
@@ -248,7 +282,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, low, high = ctx.x, ctx.low, ctx.high
+        x, low, high = D.raw(ctx.x), ctx.low, ctx.high
         keep = np.ones(x.shape, dtype=bool) if low is None else x >= low
         if high is not None:
             keep &= x <= high
@@ -258,6 +292,8 @@ class Clip(Function):
 class Maximum(Function):
     """Element-wise max; on ties the gradient is split evenly, as in PyTorch."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -265,10 +301,12 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _split_on_ties(grad, ctx.a, ctx.b, ctx.a > ctx.b, ctx.needs_input_grad)
+        return _split_on_ties(grad, ctx.a, ctx.b, D.raw(ctx.a) > D.raw(ctx.b), ctx.needs_input_grad)
 
 
 class Minimum(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -276,11 +314,11 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _split_on_ties(grad, ctx.a, ctx.b, ctx.a < ctx.b, ctx.needs_input_grad)
+        return _split_on_ties(grad, ctx.a, ctx.b, D.raw(ctx.a) < D.raw(ctx.b), ctx.needs_input_grad)
 
 
 def _split_on_ties(grad, a, b, a_wins, needs):
-    tie = a == b
+    tie = D.raw(a) == D.raw(b)
     share = np.where(tie, 0.5, 1.0).astype(grad.dtype, copy=False)
     ga = unbroadcast(grad * share * (a_wins | tie), _shape(a)) if needs[0] else None
     gb = unbroadcast(grad * share * ~a_wins, _shape(b)) if needs[1] else None
@@ -288,6 +326,8 @@ def _split_on_ties(grad, a, b, a_wins, needs):
 
 
 class Where(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.cond, ctx.shapes = cond, (_shape(a), _shape(b))
@@ -298,12 +338,14 @@ class Where(Function):
         cond = ctx.cond
         sa, sb = ctx.shapes
         zero = grad.dtype.type(0)
-        ga = unbroadcast(np.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
-        gb = unbroadcast(np.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
+        ga = unbroadcast(D.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
+        gb = unbroadcast(D.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
         return None, ga, gb
 
 
 class Cast(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.dtype = x.dtype
@@ -311,10 +353,12 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.astype(ctx.dtype), None
+        return D.cast(grad, ctx.dtype), None
 
 
 class Move(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, device):
         ctx.device = B.device_of(x)
@@ -322,7 +366,7 @@ class Move(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return B.to_device(grad, ctx.device), None
+        return (move(grad, ctx.device) if D.is_graph(grad) else B.to_device(grad, ctx.device)), None
 
 
 def _floating(x):

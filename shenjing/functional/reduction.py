@@ -14,6 +14,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import normalize_axes, resolve_dim, resolve_keepdim
 
 __all__ = [
@@ -30,7 +31,7 @@ def _restore(grad, shape, axes, keepdims):
     if axes is None:
         return grad.reshape((1,) * len(shape))
     if not keepdims:
-        grad = np.expand_dims(grad, axes)
+        grad = D.expand_dims(grad, axes)
     return grad
 
 
@@ -41,6 +42,8 @@ def _count(shape, axes) -> int:
 
 
 class Sum(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
@@ -48,10 +51,12 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.broadcast_to(_restore(grad, ctx.shape, ctx.axes, ctx.keepdims), ctx.shape), None, None
+        return D.broadcast_to(_restore(grad, ctx.shape, ctx.axes, ctx.keepdims), ctx.shape), None, None
 
 
 class Mean(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
@@ -60,23 +65,27 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad):
         grad = _restore(grad, ctx.shape, ctx.axes, ctx.keepdims) / _count(ctx.shape, ctx.axes)
-        return np.broadcast_to(grad, ctx.shape), None, None
+        return D.broadcast_to(grad, ctx.shape), None, None
 
 
 class Var(Function):
     """var = Σ(x - x̄)² / (N - correction); d/dx = 2(x - x̄) / (N - correction)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims, correction):
-        ctx.centered = x - x.mean(axis=axes, keepdims=True)
-        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.x, ctx.axes, ctx.keepdims = x, axes, keepdims
         ctx.denom = _count(x.shape, axes) - correction
-        return (ctx.centered**2).sum(axis=axes, keepdims=keepdims) / ctx.denom
+        centered = x - x.mean(axis=axes, keepdims=True)
+        return (centered**2).sum(axis=axes, keepdims=keepdims) / ctx.denom
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _restore(grad, ctx.centered.shape, ctx.axes, ctx.keepdims)
-        return grad * (2 / ctx.denom) * ctx.centered, None, None, None
+        x = ctx.x
+        centered = x - x.mean(axis=ctx.axes, keepdims=True)
+        grad = _restore(grad, x.shape, ctx.axes, ctx.keepdims)
+        return grad * (2 / ctx.denom) * centered, None, None, None
 
 
 class Prod(Function):
@@ -106,24 +115,29 @@ class Prod(Function):
 class Logsumexp(Function):
     """log Σ exp(x), computed as m + log Σ exp(x - m) with m = max x; gradient softmax(x)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         m = x.max(axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
         out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        if not keepdims:
+            out = out.reshape(()) if axes is None else out.squeeze(axis=axes)
         ctx.x, ctx.out, ctx.axes, ctx.keepdims = x, out, axes, keepdims
-        if keepdims:
-            return out
-        return out.reshape(()) if axes is None else out.squeeze(axis=axes)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _restore(grad, ctx.x.shape, ctx.axes, ctx.keepdims)
-        return grad * np.exp(ctx.x - ctx.out), None, None
+        x, axes, keepdims = ctx.x, ctx.axes, ctx.keepdims
+        out = _restore(ctx.out, x.shape, axes, keepdims)
+        return _restore(grad, x.shape, axes, keepdims) * D.exp(x - out), None, None
 
 
 class Amax(Function):
     """Max (or min) over axes; tied maxima share the gradient evenly (PyTorch's amax rule)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, axes, keepdims, largest):
@@ -135,13 +149,15 @@ class Amax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        hit = ctx.x == ctx.out
+        hit = D.raw(ctx.x) == ctx.out
         share = hit / hit.sum(axis=ctx.axes, keepdims=True)
         return _restore(grad, ctx.x.shape, ctx.axes, ctx.keepdims) * share.astype(grad.dtype), None, None, None
 
 
 class MaxAlong(Function):
     """Values at given indices along one axis (``max(dim)``): the gradient goes to those indices."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, indices, axis, keepdims):
@@ -152,14 +168,14 @@ class MaxAlong(Function):
     @staticmethod
     def backward(ctx, grad):
         if not ctx.keepdims:
-            grad = np.expand_dims(grad, ctx.axis)
-        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(out, ctx.indices, grad, axis=ctx.axis)
-        return out, None, None, None
+            grad = D.expand_dims(grad, (ctx.axis,))
+        return scatter_along(grad, ctx.shape, ctx.indices, ctx.axis), None, None, None
 
 
 class Cumsum(Function):
     """Running sum along an axis; the gradient is the reversed running sum of the output gradient."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -168,13 +184,36 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        axis = ctx.axis
-        return np.flip(np.cumsum(np.flip(grad, axis), axis=axis), axis), None
+        return reverse_cumsum(grad, ctx.axis), None
+
+
+def _reverse_cumsum(x, axis: int):
+    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
+
+
+class ReverseCumsum(Function):
+    """Σ_{j >= i} x_j along an axis: the adjoint of :class:`Cumsum`."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return _reverse_cumsum(x, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Cumsum.apply(grad, ctx.axis), None
+
+
+reverse_cumsum = D.dual(_reverse_cumsum, ReverseCumsum)
 
 
 class Gather(Function):
     """out[..., i, ...] = x[..., index[..., i, ...], ...] along one axis (``torch.gather``); the
     gradient is scattered back, repeated indices accumulating."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, index, axis):
@@ -183,13 +222,36 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = B.xp_of(grad)
-        out = xp.zeros(ctx.shape, dtype=grad.dtype)
-        positions = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(grad.ndim)])
-                     for i, n in enumerate(ctx.index.shape)]
-        positions[ctx.axis] = ctx.index
-        B.scatter_add(out, tuple(positions), grad)
-        return out, None, None
+        return scatter_along(grad, ctx.shape, ctx.index, ctx.axis), None, None
+
+
+def _scatter_along(values, shape: tuple, index, axis: int):
+    """zeros(shape) with ``values`` added at ``index`` along ``axis``, repeats accumulating."""
+    xp = B.xp_of(values)
+    out = xp.zeros(shape, dtype=values.dtype)
+    positions = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(values.ndim)])
+                 for i, n in enumerate(index.shape)]
+    positions[axis] = index
+    B.scatter_add(out, tuple(positions), values)
+    return out
+
+
+class ScatterAlong(Function):
+    """The adjoint of :class:`Gather`: its backward gathers again."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, values, shape, index, axis):
+        ctx.index, ctx.axis = index, axis
+        return _scatter_along(values, shape, index, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Gather.apply(grad, ctx.index, ctx.axis), None, None, None
+
+
+scatter_along = D.dual(_scatter_along, ScatterAlong)
 
 
 def _axes_of(x: Tensor, dim, axis):

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
 
 
 class Reshape(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -32,6 +35,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -39,10 +44,12 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(np.argsort(ctx.axes)), None
+        return D.permute(grad, tuple(int(a) for a in np.argsort(ctx.axes))), None
 
 
 class BroadcastTo(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -54,6 +61,8 @@ class BroadcastTo(Function):
 
 
 class Concatenate(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -62,10 +71,14 @@ class Concatenate(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
+        lead = (slice(None),) * ctx.axis
+        edges = [0, *ctx.bounds, grad.shape[ctx.axis]]
+        return tuple(grad[lead + (slice(lo, hi),)] for lo, hi in zip(edges, edges[1:]))
 
 
 class Stack(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -73,10 +86,13 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.moveaxis(grad, ctx.axis, 0))
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (i,)] for i in range(grad.shape[ctx.axis]))
 
 
 class Pad(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
@@ -95,6 +111,7 @@ class Pad(Function):
         if ctx.mode == "constant":
             index = tuple(slice(lo, lo + n) for (lo, _), n in zip(ctx.widths, ctx.shape))
             return grad[index], None, None, None
+        grad = D.raw(grad)  # first-order only: a raw result is marked so by the engine
         for axis in reversed(range(grad.ndim)):
             src = ctx.sources[axis]
             if src is not None:
@@ -114,6 +131,8 @@ def _pad_sources(n: int, widths, mode: str, xp):
 
 
 class Repeat(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, reps):
         ctx.shape, ctx.reps = x.shape, reps
@@ -138,6 +157,8 @@ class GetItem(Function):
     The backward scatters the gradient back; repeated integer indices accumulate.
     """
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
@@ -145,17 +166,42 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic(ctx.index):
-            out[ctx.index] = grad
-        else:
-            B.scatter_add(out, ctx.index, grad)
-        return out, None
+        return scatter_index(grad, ctx.shape, ctx.index), None
+
+
+def _scatter_index(values, shape: tuple, index):
+    """zeros(shape) with ``values`` added at ``index`` (repeated integer indices accumulate)."""
+    out = B.xp_of(values).zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        out[index] = values
+    else:
+        B.scatter_add(out, index, values)
+    return out
+
+
+class ScatterIndex(Function):
+    """The adjoint of :class:`GetItem`: its backward indexes again."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, values, shape, index):
+        ctx.index = index
+        return _scatter_index(values, shape, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index], None, None
+
+
+scatter_index = D.dual(_scatter_index, ScatterIndex)
 
 
 class SetItem(Function):
     """``x[index] = value`` as a new array: x's gradient is zero where it was overwritten, and
     value's gradient is the gradient of the overwritten region (summed over broadcast axes)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, value, index):
@@ -168,14 +214,17 @@ class SetItem(Function):
     def backward(ctx, grad):
         gx = gv = None
         if ctx.needs_input_grad[0]:
-            gx = grad.copy()
-            gx[ctx.index] = 0
+            kept = B.xp_of(D.raw(grad)).ones(grad.shape, dtype=bool)
+            kept[ctx.index] = False
+            gx = grad * kept
         if ctx.needs_input_grad[1]:
             gv = unbroadcast(grad[ctx.index], ctx.value_shape)
         return gx, gv, None
 
 
 class Clone(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()

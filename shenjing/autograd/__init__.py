@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _backend as B
-from ..tensor import Tensor, check_finite, detect_anomaly, grad_mode, no_grad, run_backward
+from ..tensor import Tensor, check_finite, detect_anomaly, enable_grad, grad_mode, no_grad, run_backward
 
 __all__ = ["Function", "grad", "gradcheck", "gradgradcheck", "detect_anomaly", "GradcheckError"]
 
@@ -322,3 +322,35 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                 f"analytic {expected[k]:.10g} vs numerical {numeric[k]:.10g}"
             )
     return True
+
+
+def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+    """Compare second derivatives with central differences of the first, in float64.
+
+    The first derivatives ``g(x) = ∂ sum(v * fn(x)) / ∂x`` (for a fixed random ``v``)
+    are computed with ``create_graph=True``, then :func:`gradcheck` checks the
+    back-propagated derivatives of ``g`` against ``(g(x + eps) - g(x - eps)) / (2 eps)``.
+
+    >>> gradgradcheck(lambda x: x.tanh() * x, [Tensor([0.3, -1.2], requires_grad=True)])
+    True
+    """
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    rng = np.random.default_rng(seed)
+    weights = {}
+
+    def first_derivatives(*args):
+        with enable_grad():
+            outs = [o for o in _as_tuple(fn(*args)) if isinstance(o, Tensor) and o.requires_grad]
+            targets = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+            for i, o in enumerate(outs):
+                if i not in weights:
+                    weights[i] = Tensor._wrap(B.to_device(rng.standard_normal(o.shape).astype(o.dtype), o.device))
+            grads = grad(outs, targets, [weights[i] for i in range(len(outs))], create_graph=True, allow_unused=True)
+        return tuple(Tensor._wrap(B.xp_of(t.data).zeros_like(t.data)) if g is None else g
+                     for t, g in zip(targets, grads))
+
+    return gradcheck(first_derivatives, inputs, eps, atol, rtol, seed + 1)
+
+
+def _as_tuple(out) -> tuple:
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)

@@ -23,11 +23,12 @@ from . import _backend as B
 
 
 class _GradMode:
-    __slots__ = ("enabled", "anomaly")
+    __slots__ = ("enabled", "anomaly", "record_backward")
 
     def __init__(self):
         self.enabled = True
         self.anomaly = False
+        self.record_backward = False  # every backward() runs with create_graph=True (see record_backward)
 
 
 grad_mode = _GradMode()
@@ -83,6 +84,20 @@ class no_grad(set_grad_enabled):
 class enable_grad(set_grad_enabled):
     def __init__(self):
         super().__init__(True)
+
+
+class record_backward:
+    """Inside this context every ``backward()`` is recorded (``create_graph=True``), so the ``.grad``
+    left by code that calls ``backward()`` itself (an optimiser's closure) can be differentiated again."""
+
+    def __enter__(self):
+        self.prev = grad_mode.record_backward
+        grad_mode.record_backward = True
+        return self
+
+    def __exit__(self, *exc):
+        grad_mode.record_backward = self.prev
+        return False
 
 
 class detect_anomaly:
@@ -312,6 +327,7 @@ class Tensor:
         With ``create_graph=True`` the backward pass is recorded too: the gradients are Tensors with
         a graph that can be differentiated again. ``inputs`` (tensors) limits the accumulation to them.
         """
+        create_graph = create_graph or grad_mode.record_backward
         if inputs is None:
             run_backward((self,), (gradient,), retain_graph, create_graph=create_graph)
             return

@@ -525,6 +525,8 @@ def _accumulate(leaf: Tensor, grad, fresh: dict, create_graph: bool = False) -> 
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(grad)
         fresh[id(leaf)] = leaf
+    elif leaf.grad.requires_grad:  # a recorded gradient (create_graph): its array belongs to a graph
+        leaf.grad = Tensor._wrap(leaf.grad.data + grad)
     elif id(leaf) in fresh:
         # this pass's arrays may still be read by nodes not yet visited: never write into them
         leaf.grad.data = leaf.grad.data + grad

@@ -44,6 +44,12 @@ class Function:
     ``retain_inputs``, PyTorch's ``save_for_backward``), so the backward is itself recorded. Any
     other ``backward`` works on raw arrays and stays first-order: its gradients can be used, but
     differentiating them raises ``RuntimeError`` naming the class.
+
+    A fused op whose backward reads intermediates derived in its forward (a convolution's
+    lowered taps, a norm's x̂) keeps that fast backward and instead names a ``composite``: the
+    same function written with differentiable ops, taking forward's arguments (graph Tensors for
+    the inputs that require grad). Under ``create_graph=True`` the engine re-runs it on the
+    inputs and back-propagates through it with the graph recorded.
     """
 
     parents: tuple | None = ()
@@ -51,6 +57,7 @@ class Function:
     needs_input_grad: tuple = ()
     retained_output = None
     differentiable_backward = False
+    composite = None
     input_ids: tuple = ()
     output_id = None
     _hooks = None
@@ -81,17 +88,19 @@ class Function:
             check_finite(out, cls.__name__, "forward")
         if not record:
             return Tensor._wrap(out)
-        ctx._record(args, arrays)
+        ctx._record(args, arrays, kwargs)
         ctx.output_id = id(out)
         return Tensor._wrap(out, ctx)
 
-    def _record(self, args, arrays) -> None:
+    def _record(self, args, arrays, kwargs) -> None:
         parents = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
         self.parents = parents
         # the inputs' nodes as they are now: a later in-place update of an input rebinds its node
         self.parent_fns = tuple(None if a is None else a.grad_fn for a in parents)
         # which arrays were inputs, so a graph view can give saved inputs back as Tensors
         self.input_ids = tuple(map(id, arrays))
+        if self.composite is not None:
+            self.call = (tuple(arrays), kwargs)
 
     def _wrap_outputs(self, outs: tuple, args, arrays, record: bool) -> tuple:
         """A multi-output op: one Tensor per output, each behind its own :class:`_Output` node."""
@@ -100,7 +109,7 @@ class Function:
                 check_finite(out, type(self).__name__, "forward")
         if not record:
             return tuple(Tensor._wrap(out) for out in outs)
-        self._record(args, arrays)
+        self._record(args, arrays, {})
         self.output_specs = [(B.xp_of(out), out.shape, out.dtype) for out in outs]
         self.backward = _backward_per_output  # an instance attribute: the engine calls node.backward(node, grads)
         return tuple(Tensor._wrap(out, _Output(self, i, len(outs))) for i, out in enumerate(outs))
@@ -117,12 +126,26 @@ class Function:
     def graph_backward(self, grad: Tensor) -> tuple:
         """This node's backward under ``create_graph=True``: recorded, on graph values."""
         cls = type(self)
+        if cls.composite is not None:
+            return self._composite_backward(grad)
         if cls.differentiable_backward:
             grads = self.backward(self._graph_view(), grad)
         else:
             grads = self.backward(self, _raw(grad))
         grads = grads if type(grads) is tuple else (grads,)
         return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g, _FirstOrderOnly(cls)) for g in grads)
+
+    def _composite_backward(self, grad: Tensor) -> tuple:
+        """Back-propagate ``grad`` through ``composite`` re-run on the inputs, recording the pass."""
+        arrays, kwargs = self.call
+        args = [
+            a if parent is None else parent if fn is None else Tensor._wrap(a, fn)
+            for a, parent, fn in zip(arrays, self.parents, self.parent_fns)
+        ]
+        targets = [a for a, parent in zip(args, self.parents) if parent is not None]
+        out = type(self).composite(*args, **kwargs)
+        grads = iter(run_backward([out], [grad], inputs=targets, create_graph=True))
+        return tuple(None if parent is None else next(grads) for parent in self.parents)
 
     def _graph_view(self):
         """A copy of this node whose saved inputs and output are the graph's Tensors."""
@@ -153,7 +176,7 @@ class Function:
 
 _ENGINE_FIELDS = frozenset((
     "parents", "parent_fns", "input_ids", "output_id", "needs_input_grad", "retained_output", "_hooks",
-    "backward", "output_specs",
+    "backward", "output_specs", "call",
 ))
 
 

@@ -79,6 +79,17 @@ def to_device(array, device: str):
     return _cupy.asnumpy(array)
 
 
+def ensure_array(data):
+    """``data`` itself when it is an ndarray (NumPy or CuPy), else a 0-d NumPy array of it.
+
+    NumPy arithmetic on 0-d arrays returns NumPy *scalars* (``np.float32``), which are not
+    ndarrays: every array a Tensor holds passes through here, so ``.data`` is always an ndarray.
+    """
+    if type(data) is np.ndarray or (_cupy is not None and isinstance(data, _cupy.ndarray)):
+        return data
+    return np.asarray(data)
+
+
 def to_numpy(array) -> np.ndarray:
     return array if type(array) is np.ndarray else to_device(array, "cpu")
 
@@ -119,7 +130,7 @@ def asarray(data, dtype=None, device=None, copy: bool = False):
     if dtype is not None:
         dtype = as_dtype(dtype)
     if isinstance(data, (np.ndarray, np.generic)) or (_cupy is not None and isinstance(data, _cupy.ndarray)):
-        arr = data if device is None else to_device(data, device)
+        arr = ensure_array(data) if device is None else to_device(ensure_array(data), device)
         if dtype is not None and arr.dtype != dtype:
             return arr.astype(dtype)
         return arr.copy() if copy and arr is data else arr

@@ -161,7 +161,7 @@ class Tensor:
     def _wrap(cls, data, grad_fn=None):
         """Fast constructor for op outputs: no conversion, no checks."""
         t = object.__new__(cls)
-        t.data = data
+        t.data = data if type(data) is np.ndarray else B.ensure_array(data)
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
@@ -219,9 +219,18 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         return B.to_numpy(self.data)
 
-    def __array__(self, dtype=None, copy=None):
-        arr = self.numpy()
-        return arr if dtype is None else arr.astype(dtype, copy=False)
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """NumPy 2's conversion protocol: ``np.asarray(t)`` shares memory with ``t.data``,
+        ``copy=True`` always copies, ``copy=False`` raises where a copy would be needed."""
+        if type(self.data) is not np.ndarray:
+            raise TypeError(
+                f"can't convert a tensor on device '{self.device}' to a NumPy array implicitly; "
+                "call .cpu() (or .numpy(), which copies to the host) first"
+            )
+        if copy is False and dtype is not None and np.dtype(dtype) != self.data.dtype:
+            raise ValueError(f"converting dtype {self.data.dtype} to {np.dtype(dtype)} needs a copy, but copy=False")
+        arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return arr.copy() if copy and arr is self.data else arr
 
     def item(self):
         if self.data.size != 1:
@@ -529,7 +538,7 @@ def _accumulate(leaf: Tensor, grad, fresh: dict, create_graph: bool = False) -> 
         leaf.grad = Tensor._wrap(leaf.grad.data + grad)
     elif id(leaf) in fresh:
         # this pass's arrays may still be read by nodes not yet visited: never write into them
-        leaf.grad.data = leaf.grad.data + grad
+        leaf.grad.data = B.ensure_array(leaf.grad.data + grad)
     else:
         leaf.grad.data += grad
 

@@ -474,7 +474,8 @@ def zero_one_loss(input, target, reduction: str = "mean") -> Tensor:
     """0-1 loss: 1 where the prediction differs from the label, else 0 (seed 004 §4.2.1); not differentiable.
 
     ``input`` scores (N, C, ...) are turned into argmax predictions; an input of the target's shape
-    is taken as predicted labels. 'mean' is the fraction of mistakes.
+    is taken as predicted labels. 'mean' is the fraction of mistakes, in float64 whatever the input dtype
+    (scikit-learn's ``zero_one_loss``).
     """
     _check_reduction(reduction, "zero_one_loss")
     input = as_tensor(input)
@@ -482,7 +483,7 @@ def zero_one_loss(input, target, reduction: str = "mean") -> Tensor:
     pred = argmax(input, dim=1) if input.ndim == target.ndim + 1 else input
     if pred.shape != target.shape:
         raise ValueError(f"zero_one_loss: input shape {input.shape} does not match target shape {target.shape}")
-    wrong = Tensor._wrap((pred.data != target.data).astype(B.get_default_dtype()))
+    wrong = Tensor._wrap((pred.data != target.data).astype(np.float64))  # a count ratio: float64, as scikit-learn
     return _reduce(wrong, reduction)
 
 

@@ -26,8 +26,8 @@ from ._util import (
 )
 
 __all__ = [
-    "UndefinedMetricWarning", "accuracy", "top_k_accuracy", "confusion_matrix", "precision", "recall", "fpr",
-    "f1_score", "fbeta_score", "dice_coefficient",
+    "UndefinedMetricWarning", "accuracy", "zero_one_loss", "top_k_accuracy", "confusion_matrix", "precision",
+    "recall", "fpr", "f1_score", "fbeta_score", "dice_coefficient",
 ]
 
 _AVERAGES = ("binary", "micro", "macro", "weighted", "macro_pr", None)
@@ -158,6 +158,20 @@ def accuracy(y_true, y_pred, *, normalize: bool = True) -> float:
     y_true, y_pred, _ = _targets(y_true, y_pred)
     hits = y_true == y_pred
     return float(np.mean(hits)) if normalize else float(np.count_nonzero(hits))
+
+
+def zero_one_loss(y_true, y_pred, *, normalize: bool = True) -> float:
+    """Fraction (or number, with ``normalize=False``) of misclassified samples (seed 004 §4.2.1).
+
+    L_{0-1} = (1/N) Σ_i 1[ŷ_i ≠ y_i] = 1 - accuracy, in float64 whatever the input dtype; scikit-learn's
+    ``zero_one_loss``. Shapes: y_true, y_pred (N,). (``F.zero_one_loss`` is the same count on scores.)
+
+    >>> zero_one_loss([0, 1, 2, 3], [0, 2, 1, 3])
+    0.5
+    """
+    y_true, y_pred, _ = _targets(y_true, y_pred)
+    misses = y_true != y_pred
+    return float(np.mean(misses)) if normalize else float(np.count_nonzero(misses))
 
 
 def top_k_accuracy(y_true, y_score, *, k: int = 2, normalize: bool = True, labels=None) -> float:

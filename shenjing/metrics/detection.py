@@ -57,19 +57,17 @@ def _area(boxes: np.ndarray) -> np.ndarray:
 def box_iou(a, b) -> np.ndarray:
     """Pairwise IoU(a_i, b_j) = area(a_i ∩ b_j) / area(a_i ∪ b_j) (seed 004 §1.1); 0 where the union is empty.
 
-    a: (N, 4), b: (M, 4) boxes (x1, y1, x2, y2) -> (N, M), in the inputs' float dtype (float32 kept;
-    integer boxes give float64). Like ``torchvision.ops.box_iou``.
+    a: (N, 4), b: (M, 4) boxes (x1, y1, x2, y2) -> (N, M), computed and returned in float64 whatever the
+    input dtype, as every metric here (``torchvision.ops.box_iou`` keeps float32 inputs in float32).
 
     >>> box_iou([[0, 0, 2, 2]], [[1, 1, 3, 3], [0, 0, 2, 2]])
     array([[0.14285714, 1.        ]])
     """
-    a, b = _boxes(a, "a"), _boxes(b, "b")
-    dtype = np.result_type(a.dtype, b.dtype, np.float32)
-    a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    a, b = _boxes(a, "a").astype(np.float64), _boxes(b, "b").astype(np.float64)
     wh = np.clip(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0, None)
     inter = wh[..., 0] * wh[..., 1]
     union = _area(a)[:, None] + _area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0).astype(dtype, copy=False)
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
 
 
 def _match(iou: np.ndarray, thresholds: np.ndarray, gt_ignore: np.ndarray):

@@ -11,10 +11,10 @@ def test_box_iou_hand_computed_and_vectorised():
     a = np.array([[0, 0, 2, 2], [1, 1, 3, 3], [0, 0, 0, 0]], dtype=np.float32)
     b = np.array([[0, 0, 2, 2], [1, 0, 3, 2], [5, 5, 6, 6]], dtype=np.float32)
     iou = M.box_iou(a, b)
-    assert iou.shape == (3, 3) and iou.dtype == np.float32
+    assert iou.shape == (3, 3) and iou.dtype == np.float64  # every metric computes in float64
     # [1,1,3,3] vs [0,0,2,2]: intersection 1, union 4 + 4 - 1
     expected = np.array([[1, 2 / 6, 0], [1 / 7, 2 / 6, 0], [0, 0, 0]])
-    np.testing.assert_allclose(iou, expected, rtol=1e-6)
+    np.testing.assert_allclose(iou, expected, rtol=1e-15)
     np.testing.assert_allclose(M.box_iou(b, a), iou.T)
     assert M.box_iou(shenjing.tensor(a.astype(np.float64)), b).dtype == np.float64
     assert M.box_iou(np.zeros((0, 4)), b).shape == (0, 3)

@@ -13,10 +13,11 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import as_tensor
 from .activation import log_softmax, log_softmax_array
 from .elementwise import abs, exp, mul, pow, stable_sigmoid, sub, where
-from .reduction import argmax, mean, sum
+from .reduction import argmax, mean, scatter_along, sum
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -104,7 +105,7 @@ def _pick_weights(target, weight, ignore_index: int, n_classes: int, dtype, name
 
 def _per_sample_grad(grad, scale):
     g = grad * scale
-    return np.expand_dims(g, 1) if g.ndim else g
+    return D.expand_dims(g, (1,)) if g.ndim else g
 
 
 # ----- regression losses -----------------------------------------------------------------------
@@ -147,6 +148,8 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
 class BinaryCrossEntropy(Function):
     """l = -w (y log p + (1 - y) log(1 - p)), logs clamped at -100 as PyTorch; dl/dp = w (p - y) / (p(1 - p))."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, p, t, w, reduction):
         log_p = np.maximum(np.log(p), -100)
@@ -155,20 +158,24 @@ class BinaryCrossEntropy(Function):
         if w is not None:
             per = per * w
         out, ctx.scale = _reduce_array(per, reduction)
-        ctx.p, ctx.t, ctx.w, ctx.logs = p, t, w, (log_p, log_q)
+        ctx.p, ctx.t, ctx.w = p, t, w
         return out
 
     @staticmethod
     def backward(ctx, grad):
         p, t = ctx.p, ctx.t
         g = grad * ctx.scale if ctx.w is None else grad * ctx.scale * ctx.w
-        gp = g * (p - t) / np.maximum((1 - p) * p, 1e-12) if ctx.needs_input_grad[0] else None
-        gt = g * (ctx.logs[1] - ctx.logs[0]) if ctx.needs_input_grad[1] else None
+        gp = g * (p - t) / D.maximum((1 - p) * p, 1e-12) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            gt = g * (D.maximum(D.log1p(-p), -100) - D.maximum(D.log(p), -100))
         return gp, gt, None, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
     """l = w [(1 - y) x + (1 + (pw - 1) y) softplus(-x)]; dl/dx = w [(1 - y) - (1 + (pw - 1) y) σ(-x)]."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, t, w, pos_weight, reduction):
@@ -178,17 +185,19 @@ class BinaryCrossEntropyWithLogits(Function):
         if w is not None:
             per = per * w
         out, ctx.scale = _reduce_array(per, reduction)
-        ctx.x, ctx.t, ctx.w, ctx.pw, ctx.lw, ctx.sp = x, t, w, pos_weight, lw, sp
+        ctx.x, ctx.t, ctx.w, ctx.pw = x, t, w, pos_weight
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, t = ctx.x, ctx.t
+        x, t, pw = ctx.x, ctx.t, ctx.pw
         g = grad * ctx.scale if ctx.w is None else grad * ctx.scale * ctx.w
-        gx = g * ((1 - t) - ctx.lw * stable_sigmoid(-x)) if ctx.needs_input_grad[0] else None
+        lw = 1 if pw is None else 1 + (pw - 1) * t
+        gx = g * ((1 - t) - lw * D.sigmoid(-x)) if ctx.needs_input_grad[0] else None
         gt = None
         if ctx.needs_input_grad[1]:
-            gt = g * (-x if ctx.pw is None else -x + (ctx.pw - 1) * ctx.sp)
+            softplus_neg_x = D.log1p(D.exp(-D.absolute(x))) + D.maximum(-x, 0)
+            gt = g * (-x if pw is None else -x + (pw - 1) * softplus_neg_x)
         return gx, gt, None, None, None
 
 
@@ -284,8 +293,31 @@ class CrossEntropy(Function):
         return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None, None
 
 
+def _cross_entropy_composite(x, target, weight, ignore_index, reduction, eps, t):
+    """:class:`CrossEntropy` as log-softmax then NLL (its composite): per sample
+    l = (1 - ε) nll(log p) - ε/C Σ_c w_c log p_c (ignored targets excepted), q · log p for probabilities."""
+    logp = log_softmax(as_tensor(x) * (1 / t), dim=1)
+    n_classes = logp.shape[1]
+    wc = 1 if weight is None else weight.reshape((1, n_classes) + (1,) * (logp.ndim - 2))
+    if target.dtype.kind == "f":
+        q = target * (1 - eps) + eps / n_classes
+        return _reduce(-(q * wc * logp).sum(axis=1), reduction)
+    _, wy = _pick_weights(target, weight, ignore_index, n_classes, logp.dtype, "cross_entropy")
+    per = NllLoss.apply(logp, target, weight, ignore_index, "none") * (1 - eps)
+    if eps:
+        per = per - (logp * wc).sum(axis=1) * ((eps / n_classes) * (target != ignore_index))
+    if reduction == "mean":
+        return per.sum() * (1 / wy.sum())
+    return per.sum() if reduction == "sum" else per
+
+
+CrossEntropy.composite = staticmethod(_cross_entropy_composite)
+
+
 class NllLoss(Function):
     """l_i = -w_{y_i} x_{i, y_i} for log-probabilities x; 'mean' divides by Σ_i w_{y_i}."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
@@ -297,10 +329,8 @@ class NllLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        gx = B.xp_of(ctx.wy).zeros(ctx.shape, dtype=ctx.wy.dtype)
         picked = -_per_sample_grad(grad * ctx.wy, ctx.scale)
-        np.put_along_axis(gx, ctx.index, np.broadcast_to(picked, ctx.index.shape), axis=1)
-        return gx, None, None, None, None
+        return scatter_along(D.broadcast_to(picked, ctx.index.shape), ctx.shape, ctx.index, 1), None, None, None, None
 
 
 def _unbatched(x: Tensor, target: Tensor, name: str):
@@ -362,6 +392,8 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
 class KlDiv(Function):
     """l = y (log y - x) (0 where y = 0), or e^y (y - x) with ``log_target``; x holds log-probabilities."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, y, reduction, log_target):
         if log_target:
@@ -372,22 +404,24 @@ class KlDiv(Function):
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_y = np.where(y > 0, np.log(np.where(y > 0, y, 1)), 0)
             per = y * log_y - y * x
-            ctx.log_y = log_y
         count = x.shape[0] if reduction == "batchmean" and x.ndim else None
         out, ctx.scale = _reduce_array(per, "mean" if reduction == "batchmean" else reduction, count)
-        ctx.x, ctx.y, ctx.p, ctx.log_target = x, y, p, log_target
+        ctx.x, ctx.y, ctx.log_target = x, y, log_target
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        x, y = ctx.x, ctx.y
         g = grad * ctx.scale
-        gx = -g * ctx.p if ctx.needs_input_grad[0] else None
+        p = D.exp(y) if ctx.log_target else y
+        gx = -g * p if ctx.needs_input_grad[0] else None
         gy = None
         if ctx.needs_input_grad[1]:
             if ctx.log_target:
-                gy = g * ctx.p * (ctx.y - ctx.x + 1)
+                gy = g * p * (y - x + 1)
             else:
-                gy = g * np.where(ctx.y > 0, ctx.log_y + 1 - ctx.x, 0)
+                positive = D.raw(y) > 0
+                gy = g * D.where(positive, D.log(D.where(positive, y, 1)) + 1 - x, 0)
         return gx, gy, None, None
 
 
@@ -407,6 +441,8 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
 class TakeAlong(Function):
     """x[i, y_i, ...]: picks one entry along dim 1; the gradient goes back to it."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
@@ -414,9 +450,7 @@ class TakeAlong(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        gx = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(gx, ctx.index, np.expand_dims(grad, 1), axis=1)
-        return gx, None
+        return scatter_along(D.expand_dims(grad, (1,)), ctx.shape, ctx.index, 1), None
 
 
 def focal_loss(input: Tensor, target, gamma: float = 2.0, alpha=None, reduction: str = "mean") -> Tensor:

@@ -203,7 +203,7 @@ class ReverseCumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Cumsum.apply(grad, ctx.axis), None
+        return D.dual(np.cumsum, Cumsum)(grad, ctx.axis), None
 
 
 reverse_cumsum = D.dual(_reverse_cumsum, ReverseCumsum)
@@ -248,7 +248,7 @@ class ScatterAlong(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Gather.apply(grad, ctx.index, ctx.axis), None, None, None
+        return D.dual(np.take_along_axis, Gather)(grad, ctx.index, ctx.axis), None, None, None
 
 
 scatter_along = D.dual(_scatter_along, ScatterAlong)

@@ -56,7 +56,9 @@ def test_second_derivatives_match_torch(case, dtype, torch, device):
             assert m is None or not np.asarray(m).any()
         else:
             expected = r.detach().numpy(force=True)  # torch may answer with a lazy ZeroTensor
-            assert_close(m if m is not None else np.zeros(r.shape), expected, dtype)
+            # float32 sums of many second-order terms: absolute error relative to the largest entry
+            scale = {} if dtype == "float64" else {"atol": 1e-6 * max(1.0, float(np.abs(expected).max()))}
+            assert_close(m if m is not None else np.zeros(r.shape), expected, dtype, **scale)
 
 
 ELEMENTWISE = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "pow_tensor", "div_bcast", "rpow"]

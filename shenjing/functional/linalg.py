@@ -148,10 +148,21 @@ def _expand_to(g, target: str, subs: str, shape: tuple):
     g = D.broadcast_to(g, tuple(sizes[c] for c in unique))
     if unique == subs:
         return g
-    g = D.raw(g)  # a diagonal (repeated letter) is written in place: first-order only
-    out = B.xp_of(g).zeros(shape, dtype=g.dtype)
-    np.einsum(f"{subs}->{unique}", out)[...] = g
-    return out
+    # a repeated letter (a diagonal, 'ii'): spread g over fresh letters, times δ masks
+    spare = iter(c for c in string.ascii_letters if c not in subs)
+    seen, renamed = set(), ""
+    for c in subs:
+        renamed += c if c not in seen else next(spare)
+        seen.add(c)
+    xp = B.xp_of(D.raw(g))
+    mask = xp.ones(shape, dtype=g.dtype)
+    for pos, c in enumerate(subs):
+        first = subs.index(c)
+        if first != pos:
+            axes = [1] * len(shape)
+            axes[first], axes[pos] = shape[first], shape[pos]
+            mask = mask * xp.eye(shape[first], dtype=g.dtype).reshape(axes)
+    return _einsum(f"{unique},{renamed}->{renamed}", g, mask)
 
 
 def _parse_einsum(spec: str, shapes: list) -> tuple:

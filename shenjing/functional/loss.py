@@ -16,7 +16,7 @@ from ..tensor import Tensor
 from . import _dispatch as D
 from ._util import as_tensor
 from .activation import log_softmax, log_softmax_array
-from .elementwise import abs, exp, mul, pow, stable_sigmoid, sub, where
+from .elementwise import abs, exp, mul, pow, sub, where
 from .reduction import argmax, mean, scatter_along, sum
 
 __all__ = [

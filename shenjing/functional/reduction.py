@@ -112,6 +112,20 @@ class Prod(Function):
         return _restore(grad, x.shape, axes, ctx.keepdims) * others, None, None
 
 
+def _prod_composite(x, axes, keepdims):
+    """:class:`Prod` with differentiable ops (its composite): the factors multiplied one by one."""
+    reduced = tuple(range(x.ndim)) if axes is None else axes
+    kept = tuple(a for a in range(x.ndim) if a not in reduced)
+    flat = x.permute(kept + reduced).reshape(tuple(x.shape[a] for a in kept) + (-1,))
+    out = flat[..., 0]
+    for k in range(1, flat.shape[-1]):
+        out = out * flat[..., k]
+    return _restore(out, x.shape, axes, False) if keepdims else out
+
+
+Prod.composite = staticmethod(_prod_composite)
+
+
 class Logsumexp(Function):
     """log Σ exp(x), computed as m + log Σ exp(x - m) with m = max x; gradient softmax(x)."""
 

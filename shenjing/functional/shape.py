@@ -111,14 +111,11 @@ class Pad(Function):
         if ctx.mode == "constant":
             index = tuple(slice(lo, lo + n) for (lo, _), n in zip(ctx.widths, ctx.shape))
             return grad[index], None, None, None
-        grad = D.raw(grad)  # first-order only: a raw result is marked so by the engine
         for axis in reversed(range(grad.ndim)):
             src = ctx.sources[axis]
-            if src is not None:
-                moved = np.moveaxis(grad, axis, 0)
-                out = B.xp_of(grad).zeros((ctx.shape[axis],) + moved.shape[1:], dtype=grad.dtype)
-                B.scatter_add(out, src, moved)
-                grad = np.moveaxis(out, 0, axis)
+            if src is not None:  # every padded position adds its gradient to the position it copies
+                shape = grad.shape[:axis] + (ctx.shape[axis],) + grad.shape[axis + 1 :]
+                grad = scatter_index(grad, shape, (slice(None),) * axis + (src,))
         return grad, None, None, None
 
 

@@ -235,6 +235,8 @@ NN_CASES = [
     ("attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
      lambda q, k, v: _tf().scaled_dot_product_attention(q, k, v, is_causal=True), [(2, 3, 4), (2, 3, 4), (2, 3, 5)],
      None),
+    ("squash", lambda a: F.squash(a), lambda a: a * a.norm(dim=-1, keepdim=True) / (1 + (a * a).sum(-1, keepdim=True)),
+     [(3, 4)], None),
     ("lstm", _lstm, _torch_lstm, [(2, 3, 2), (8, 2), (8, 2), (8,), (8,)], None),
 ]
 CASES += NN_CASES

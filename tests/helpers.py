@@ -24,3 +24,15 @@ def assert_close(actual, expected, dtype=None, **kw):
     tol.update(kw)
     assert a.shape == e.shape, f"shape {a.shape} != {e.shape}"
     np.testing.assert_allclose(a, e, **tol)
+
+
+def load_example(name: str):
+    """The script ``examples/<name>.py`` imported as a module (its ``main(argv)`` runs it)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,6 +2,7 @@
 PyTorch's parameters at 1e-10 in float64: the penalty's gradient is a second derivative."""
 
 import numpy as np
+from helpers import load_example
 
 import shenjing as sj
 from shenjing import nn
@@ -39,3 +40,10 @@ def test_gradient_penalty_training_matches_torch(torch):
     for p, q in zip(ours.parameters(), theirs.parameters()):
         np.testing.assert_allclose(np.asarray(p), q.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert all(np.abs(np.asarray(p) - p0).max() > 1e-3 for p, p0 in zip(ours.parameters(), initial))
+
+
+def test_gradient_penalty_example_flattens_the_loss_around_the_data(capsys):
+    plain, penalised = load_example("gradient_penalty").main(["--epochs", "1", "--weight", "10"]).values()
+    assert penalised["grad norm"] < 0.7 * plain["grad norm"]
+    assert penalised["fgsm accuracy"] > plain["fgsm accuracy"]
+    assert "FGSM" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import assert_close
+from helpers import assert_close, load_example
 
 import shenjing as sj
 from shenjing import Tensor, optim
@@ -100,3 +100,12 @@ def test_exact_newton_through_a_first_order_op_names_it():
     with pytest.raises(RuntimeError, match="Cube"):
         opt.step(closure)
     optim.Newton([x], hessian="finite_difference").step(closure)
+
+
+def test_newton_example_compares_the_hessians_and_lbfgs(capsys):
+    rows = {r["method"]: r for r in load_example("newton").main(["--steps", "2"])}
+    exact, finite = rows["Newton, exact Hessian"], rows["Newton, finite differences"]
+    assert exact["closure calls"] == 2
+    assert finite["closure calls"] == 2 * (1 + 2 * 65)
+    assert abs(exact["final loss"] - finite["final loss"]) < 1e-6
+    assert "closure calls" in capsys.readouterr().out

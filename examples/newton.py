@@ -65,7 +65,8 @@ def main(argv=None) -> list:
           f"{X.shape[1] + 1} parameters\n")
     print(f"{'method':<28} {'steps':>5} {'closure calls':>13} {'seconds':>8} {'final loss':>12}")
     for r in rows:
-        print(f"{r['method']:<28} {r['steps']:>5} {r['closure calls']:>13} {r['seconds']:>8.3f} {r['final loss']:>12.8f}")
+        print(f"{r['method']:<28} {r['steps']:>5} {r['closure calls']:>13} {r['seconds']:>8.3f} "
+              f"{r['final loss']:>12.8f}")
     return rows
 
 

@@ -1,4 +1,4 @@
-"""Callbacks, History and the checkpoint format."""
+"""Callbacks: early stopping, checkpoints, schedules, clipping, NaN guard, CSV log, snapshots."""
 
 import csv
 import math
@@ -10,10 +10,9 @@ import shenjing as sj
 from shenjing import nn, optim
 from shenjing.data import datasets
 from shenjing.train import (
-    Callback, CSVLogger, EarlyStopping, GradientClipping, History, LRSchedulerCallback, ModelCheckpoint, NaNGuard,
-    SnapshotCollector, Trainer, load_state, save_state,
+    Callback, CSVLogger, EarlyStopping, GradientClipping, LRSchedulerCallback, ModelCheckpoint, NaNGuard,
+    SnapshotCollector, Trainer, load_state,
 )
-from shenjing.train.checkpoint import pack, unpack
 
 
 def _trainer(lr=0.3, callbacks=(), loss=None, scheduler=None, opt=None):
@@ -161,38 +160,3 @@ def test_snapshot_collector_keeps_copies(tmp_path, moons):
         np.testing.assert_array_equal(v, final[k])
     assert not np.array_equal(snaps.snapshots[0][1]["0.weight"], final["0.weight"])
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"snapshot-epoch{e:03d}.npz" for e in (2, 3, 6)]
-
-
-def test_history_padding_best_and_plot(tmp_path):
-    h = History()
-    h.append(1, {"loss": 1.0})
-    h.append(2, {"loss": 0.5, "val_loss": 0.7, "accuracy": 0.8})
-    h.append(3, {"loss": 0.4, "val_loss": 0.9, "accuracy": 0.9})
-    assert math.isnan(h["val_loss"][0]) and h["loss"] == [1.0, 0.5, 0.4]
-    assert h.best("val_loss") == (2, 0.7) and h.best("accuracy", "max") == (3, 0.9)
-    with pytest.raises(KeyError, match="records"):
-        h["nope"]
-    fig = h.plot(tmp_path / "curves.png")
-    assert len(fig.axes) == 2 and (tmp_path / "curves.png").stat().st_size > 1000
-    again = History()
-    again.load_state_dict(h.state_dict())
-    assert again.epoch == h.epoch and again.keys() == h.keys()
-    for key in h.keys():
-        np.testing.assert_array_equal(again[key], h[key])
-
-
-def test_pack_unpack_round_trip(tmp_path):
-    state = {"a": np.arange(3.0), "nested": {0: [1, 2.5, None, "x"], "t": (np.float32(1.5), np.int64(3))},
-             "flag": True, "tensor": sj.tensor([1.0, 2.0])}
-    arrays, skeleton = pack(state)
-    assert set(arrays) == {"state/a", "state/nested/t/0", "state/nested/t/1", "state/tensor"}
-    back = unpack(arrays, skeleton)
-    assert back["nested"][0] == [1, 2.5, None, "x"] and isinstance(back["nested"]["t"], tuple)
-    assert type(back["nested"]["t"][0]) is np.float32 and back["nested"]["t"][0] == 1.5
-    assert 0 in back["nested"] and back["flag"] is True
-    np.testing.assert_array_equal(back["tensor"], [1.0, 2.0])
-    save_state(state, tmp_path / "s.safetensors")
-    again = load_state(tmp_path / "s.safetensors")
-    np.testing.assert_array_equal(again["a"], np.arange(3.0))
-    with pytest.raises(TypeError, match=r"state/bad"):
-        pack({"bad": object()})

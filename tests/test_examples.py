@@ -15,7 +15,9 @@ QUICK = {
     "adversarial.py": (["--epochs", "1"], "adversarial (FGSM)"),
     "char_lm.py": (["--epochs", "1", "--steps", "5"], "validation perplexity"),
     "ensemble.py": ([], "FGE"),
+    "gradient_penalty.py": (["--epochs", "1"], "penalty"),
     "multi_exit.py": (["--epochs", "2"], "mean exit depth"),
+    "newton.py": (["--steps", "2"], "Newton, exact Hessian"),
     "swa.py": (["--epochs", "2", "--swa-start", "1"], "SWA model test accuracy"),
 }
 

@@ -153,6 +153,7 @@ class Tensor:
         self.data = B.asarray(data, dtype, device, copy=True)  # like torch.tensor: never aliases the input
         self.grad = None
         self.grad_fn = None
+        self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -164,6 +165,7 @@ class Tensor:
         t.data = data if type(data) is np.ndarray else B.ensure_array(data)
         t.grad = None
         t.grad_fn = grad_fn
+        t._hooks = None
         t.requires_grad = grad_fn is not None
         return t
 
@@ -354,7 +356,7 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         owner = self if self.grad_fn is None else self.grad_fn
-        hooks = _hooks_of(owner)
+        hooks = owner._hooks
         if hooks is None:
             hooks = owner._hooks = []
         hooks.append(hook)
@@ -381,10 +383,6 @@ class _HookHandle:
     def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
-
-
-def _hooks_of(owner):
-    return getattr(owner, "_hooks", None)
 
 
 def _run_hooks(hooks, grad, create_graph: bool):
@@ -456,7 +454,7 @@ def run_backward(roots, grads, retain_graph=None, inputs=None, create_graph: boo
     fresh = {}  # id(leaf) -> leaf whose .grad was set in this pass
 
     def deliver(tensor, grad):
-        hooks = _hooks_of(tensor)
+        hooks = tensor._hooks
         if hooks:
             grad = _run_hooks(hooks, grad, create_graph)
         if captured is not None:

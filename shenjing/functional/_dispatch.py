@@ -11,6 +11,8 @@ top of Chainer's (``retain_inputs``: saved inputs come back as graph values).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _backend as B
@@ -30,6 +32,7 @@ def dual(array_fn, function):
     return call
 
 
+@functools.cache
 def _functional():
     from . import elementwise, reduction, shape
 

@@ -428,7 +428,8 @@ def _initial_grad(tensor: Tensor, grad, create_graph: bool = False):
     if create_graph and isinstance(grad, Tensor):
         if grad.shape != tensor.shape:
             raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {tensor.shape}")
-        return grad  # stays in the graph: the result is differentiable with respect to it too
+        # stays in the graph: the result is differentiable with respect to it too
+        return grad if grad.dtype == tensor.dtype else grad.to(tensor.dtype)
     grad = grad.data if isinstance(grad, Tensor) else B.asarray(grad, tensor.dtype, tensor.device)
     if grad.shape != tensor.shape:
         raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {tensor.shape}")

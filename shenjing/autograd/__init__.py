@@ -128,10 +128,8 @@ class Function:
         cls = type(self)
         if cls.composite is not None:
             return self._composite_backward(grad)
-        if cls.differentiable_backward:
-            grads = self.backward(self._graph_view(), grad)
-        else:
-            grads = self.backward(self, _raw(grad))
+        view = self._graph_view() if cls.differentiable_backward else None
+        grads = self.backward(self, _raw(grad)) if view is None else self.backward(view, grad)
         grads = grads if type(grads) is tuple else (grads,)
         return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g, _FirstOrderOnly(cls)) for g in grads)
 
@@ -148,12 +146,14 @@ class Function:
         return tuple(None if parent is None else next(grads) for parent in self.parents)
 
     def _graph_view(self):
-        """A copy of this node whose saved inputs and output are the graph's Tensors."""
-        inputs = {
-            key: (parent, fn)
-            for parent, fn, key in zip(self.parents, self.parent_fns, self.input_ids)
-            if parent is not None
-        }
+        """A copy of this node whose saved inputs and output are the graph's Tensors, or None when
+        one array was two different inputs (``x * x.detach()``): then which is saved is unknowable."""
+        inputs = {}
+        for parent, fn, key in zip(self.parents, self.parent_fns, self.input_ids):
+            seen = inputs.setdefault(key, (parent, fn))
+            if seen[0] is not parent or seen[1] is not fn:
+                return None
+        inputs = {key: entry for key, entry in inputs.items() if entry[0] is not None}
 
         def as_graph(value):
             key = id(value)
@@ -347,11 +347,12 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     return True
 
 
-def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  seed: int = 0) -> bool:
     """Compare second derivatives with central differences of the first, in float64.
 
-    The first derivatives ``g(x) = ∂ sum(v * fn(x)) / ∂x`` (for a fixed random ``v``)
-    are computed with ``create_graph=True``, then :func:`gradcheck` checks the
+    The first derivatives ``g(x) = ∂ sum(v * fn(x)) / ∂x`` (``v``: ``grad_outputs``, one per
+    output, or random) are computed with ``create_graph=True``, then :func:`gradcheck` checks the
     back-propagated derivatives of ``g`` against ``(g(x + eps) - g(x - eps)) / (2 eps)``.
 
     >>> gradgradcheck(lambda x: x.tanh() * x, [Tensor([0.3, -1.2], requires_grad=True)])
@@ -359,7 +360,8 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     """
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
     rng = np.random.default_rng(seed)
-    weights = {}
+    given = [] if grad_outputs is None else _as_tuple(grad_outputs)
+    weights = {i: v if isinstance(v, Tensor) else Tensor(v) for i, v in enumerate(given)}
 
     def first_derivatives(*args):
         with enable_grad():

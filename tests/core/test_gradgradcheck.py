@@ -105,3 +105,8 @@ def test_bidirectional_recurrent_layers_are_twice_differentiable(mode, gates):
         return (out**2).sum() + (h_n**2).sum()
 
     assert gradgradcheck(fn, [x, *weights])
+
+
+def test_gradgradcheck_takes_the_upstream_gradient():
+    x = sj.tensor(np.array([0.4, -0.7, 1.1]), requires_grad=True)
+    assert gradgradcheck(lambda t: t.sin() * t, [x], grad_outputs=[np.array([1.0, -2.0, 0.5], dtype=np.float32)])

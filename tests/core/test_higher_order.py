@@ -94,3 +94,11 @@ def test_first_order_path_keeps_raw_arrays_and_no_graph():
     x = sj.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
     assert x.grad.grad_fn is None and not x.grad.requires_grad
+
+
+def test_an_array_that_is_two_different_inputs_is_never_guessed():
+    x = sj.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = grad((x * x.detach()).sum(), x, create_graph=True)  # x.detach() shares x's array
+    np.testing.assert_allclose(np.asarray(g), [1.0, 2.0])
+    with pytest.raises(RuntimeError, match="Mul"):
+        grad(g.sum(), x)

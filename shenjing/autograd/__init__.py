@@ -17,6 +17,12 @@ raw arrays, side by side, like ``torch.autograd.Function``::
 
 ``backward`` returns one gradient per positional input of ``forward`` (None for
 inputs that are not tensors or need no gradient). It must not modify ``grad`` in place.
+
+Higher-order derivatives (``grad(..., create_graph=True)``): this ``Square`` is
+first-order (differentiating its gradient raises ``RuntimeError`` naming it). Its
+backward uses only operators, so ``differentiable_backward = True`` would make it
+differentiable to any order: ``ctx.x`` then arrives as the graph's Tensor. See
+:class:`Function` and :mod:`shenjing.autograd.functional`.
 """
 
 from __future__ import annotations

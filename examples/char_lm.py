@@ -26,7 +26,7 @@ class CharLSTM(nn.Module):
     def __init__(self, vocab: int, embed: int = 32, hidden: int = 128):
         super().__init__()
         self.embed = nn.Embedding(vocab, embed)
-        self.lstm = nn.LSTM(embed, hidden)
+        self.lstm = nn.LSTM(embed, hidden, batch_first=True)
         self.head = nn.Linear(hidden, vocab)
 
     def forward(self, ids, state=None):

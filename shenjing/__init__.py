@@ -20,12 +20,18 @@ from .tensor import Tensor, detect_anomaly, enable_grad, is_grad_enabled, no_gra
 from . import autograd, functional  # noqa: E402  (binds Tensor's operators)
 from .functional.elementwise import abs, clip, clamp, cos, exp, log, log1p, maximum, minimum, relu, sigmoid
 from .functional.elementwise import sin, sqrt, tanh, where
-from .functional.linalg import dot, einsum, matmul, tensordot
+from .functional.elementwise import add, div, mul, neg, pow, sub
+from .functional.elementwise import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, equal, floor,
+                                     floor_divide, fmod, isfinite, isinf, isnan, logical_and, logical_not, logical_or,
+                                     logical_xor, nonzero, remainder, round, sign, trunc)
+from .functional.linalg import bmm, diag, dot, einsum, matmul, mm, outer, tensordot, tril, triu
 from .functional.activation import log_softmax, softmax
 from .functional.reduction import amax, amin, argmax, argmin, cumsum, gather, logsumexp, max, mean, min, prod
-from .functional.reduction import sort, std, sum, topk, var
+from .functional.reduction import argsort, bincount, cumprod, dist, index_add, median, norm, scatter, scatter_add
+from .functional.reduction import sort, std, sum, topk, unique, var
 from .functional.shape import cat, chunk, concatenate, flatten, permute, reshape, split, squeeze, stack
-from .functional.shape import transpose, unsqueeze
+from .functional.shape import index_select, masked_fill, movedim, narrow, repeat_interleave, roll, tile, transpose
+from .functional.shape import unflatten, unsqueeze
 from . import nn, optim, metrics, data  # noqa: E402
 
 __version__ = "0.1.0"

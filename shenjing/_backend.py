@@ -120,6 +120,67 @@ def as_dtype(dtype) -> np.dtype:
     return dtype
 
 
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote(a, b):
+    """The smallest dtype holding both: the higher category (bool < integer < float) wins, as in
+    PyTorch (int64 with float16 is float16); within a category, NumPy's promotion."""
+    if a is None or b is None:
+        return a if b is None else b
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def can_cast(source: np.dtype, target: np.dtype) -> bool:
+    """Whether an in-place result of dtype ``source`` may be written into ``target`` (PyTorch's rule:
+    never to a lower category, bool < integer < float)."""
+    return _CATEGORY[source.kind] <= _CATEGORY[target.kind]
+
+
+def scalar_dtype(value) -> np.dtype:
+    """The dtype a Python (or NumPy) scalar stands for: bool, int64 or the default float dtype."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool_
+    if isinstance(value, (int, np.integer)):
+        return int64
+    return _default_dtype
+
+
+def _combine(higher, lower):
+    """``lower`` (a less dimensioned group) only counts when it is of a higher category."""
+    if higher is None or lower is None:
+        return lower if higher is None else higher
+    if higher.kind == "f":
+        return higher
+    if higher == bool_ or lower.kind == "f":
+        return _promote(higher, lower)
+    return higher
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype of an element-wise op on ``operands`` (arrays, Tensors or scalars), as ``torch.result_type``.
+
+    Operands fall into three groups: dimensioned arrays, 0-d arrays, and scalars (Python or NumPy:
+    bool, int64, or the default float dtype). Within a group dtypes promote; a less dimensioned group
+    changes the result only when its category (bool < integer < float) is higher, so float32 with a
+    0-d float64 gives float32 and an int64 array with 2.5 gives the default float dtype.
+    """
+    dimensioned = zero_dim = scalar = None
+    for x in operands:
+        if isinstance(x, (np.generic, bool, int, float)):
+            scalar = _promote(scalar, scalar_dtype(x))
+        elif not hasattr(x, "dtype"):
+            raise TypeError(f"expected a Tensor, an array or a number as an operand, got {type(x).__name__}")
+        elif x.ndim == 0:
+            zero_dim = _promote(zero_dim, x.dtype)
+        else:
+            dimensioned = _promote(dimensioned, x.dtype)
+    return _combine(dimensioned, _combine(zero_dim, scalar))
+
+
 def asarray(data, dtype=None, device=None, copy: bool = False):
     """Build an array from ``data`` with shenjing's dtype rules.
 

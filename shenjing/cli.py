@@ -24,7 +24,7 @@ OPTIMIZERS = {"sgd": ("SGD", 0.05, {"momentum": 0.9}), "adam": ("Adam", 2e-3, {}
 SCHEDULES = ("none", "cosine", "step", "exponential", "plateau", "onecycle")
 EPOCH_SHAPED = ("cosine", "step", "onecycle")  # their learning rates depend on the planned number of epochs
 TRAIN_DEFAULTS = {"dataset": "digits", "model": "mlp", "optimizer": "adam", "lr": None, "schedule": "cosine",
-                  "epochs": 30, "batch_size": 32, "seed": 0, "format": "npz", "device": "cpu"}
+                  "epochs": 30, "batch_size": 32, "seed": 0, "format": "npz", "device": "cpu", "checkpoint_every": None}
 CONFIG_NAME = "config.json"
 CHECKPOINT_NAME = "checkpoint.npz"
 
@@ -245,6 +245,9 @@ def cmd_train(args) -> int:
     trainer, train, test = _setup(config, progress=not args.no_progress)
     checkpoint = out / CHECKPOINT_NAME
     trainer.callbacks += [ModelCheckpoint(checkpoint), CSVLogger(out / "history.csv")]
+    if config["checkpoint_every"]:
+        trainer.callbacks.append(ModelCheckpoint(out / "checkpoint-step{step}.npz",
+                                                 every_n_train_steps=config["checkpoint_every"]))
     if args.resume:
         trainer.load_checkpoint(args.resume)
     out.mkdir(parents=True, exist_ok=True)
@@ -384,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("cpu", "cuda"), help="device (default cpu)")
     train.add_argument("--out", help="output folder (default runs/<dataset>-<model>-<time>)")
     train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint.npz of an earlier run")
+    train.add_argument("--checkpoint-every", dest="checkpoint_every", type=_positive_int, metavar="STEPS",
+                       help="also save the state every STEPS updates, mid-epoch, to checkpoint-step<N>.npz "
+                            "(--resume goes on with the next batch)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     train.set_defaults(func=cmd_train)
 

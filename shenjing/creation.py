@@ -10,7 +10,8 @@ from .tensor import Tensor
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "zeros_like", "ones_like",
-    "full_like", "eye", "arange", "linspace", "rand", "randn", "randint", "randperm",
+    "full_like", "empty_like", "rand_like", "randn_like", "numel", "eye", "arange", "linspace", "rand", "randn",
+    "randint", "randperm",
 ]
 
 
@@ -56,6 +57,9 @@ def empty(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tenso
 
 
 def full(shape, fill_value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``shape`` filled with ``fill_value``, of the value's dtype unless ``dtype`` is given
+    (as PyTorch: 7 gives int64, True bool, 7.0 the default float dtype)."""
+    dtype = B.scalar_dtype(fill_value) if dtype is None else dtype
     return _filled(fill_value, (shape,) if isinstance(shape, int) else shape, dtype, device, requires_grad)
 
 
@@ -73,6 +77,26 @@ def ones_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def full_like(other: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
     return _like(fill_value, other, dtype, requires_grad)
+
+
+def empty_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of ``other``'s shape, dtype and device."""
+    return _make(B.xp_of(other.data).empty(other.shape, dtype=B.as_dtype(dtype or other.dtype)), requires_grad)
+
+
+def rand_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) draws of ``other``'s shape, dtype and device (seeded global generator)."""
+    return rand(other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad)
+
+
+def randn_like(other: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws of ``other``'s shape, dtype and device (seeded global generator)."""
+    return randn(other.shape, dtype=dtype or other.dtype, device=other.device, requires_grad=requires_grad)
+
+
+def numel(x: Tensor) -> int:
+    """The number of elements of ``x``."""
+    return x.numel()
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

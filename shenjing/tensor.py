@@ -253,6 +253,12 @@ class Tensor:
             raise ValueError("the truth value of a tensor with more than one element is ambiguous")
         return bool(self.item())
 
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.3f}"`` formats a 0-d tensor's value; other tensors take only ``{}`` (as PyTorch)."""
+        if self.data.ndim == 0:
+            return format(self.item(), format_spec)
+        return object.__format__(self, format_spec)
+
     def __index__(self) -> int:
         if self.data.dtype.kind not in "iu" or self.data.size != 1:
             raise TypeError("only integer tensors with one element can be used as an index")

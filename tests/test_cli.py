@@ -159,3 +159,17 @@ def test_default_run_in_a_subprocess_reaches_97_percent(tmp_path):
     line = next(line for line in result.stdout.splitlines() if line.startswith("test accuracy"))
     assert float(line.split()[2]) >= 0.97
     assert (tmp_path / "curves.png").exists() and (tmp_path / "confusion_matrix.png").exists()
+
+
+def test_resume_from_a_mid_epoch_step_checkpoint_ends_on_the_same_weights(tmp_path):
+    assert _train(tmp_path, "--checkpoint-every", "20") == 0
+    straight = sj.io.load(tmp_path / "model.npz")
+    steps = sorted(int(p.stem.removeprefix("checkpoint-step")) for p in tmp_path.glob("checkpoint-step*.npz"))
+    assert steps[:2] == [20, 40] and steps[-1] % 20 == 0
+    state = sj.train.checkpoint.load_state(tmp_path / f"checkpoint-step{steps[-1]}.npz")
+    assert state["epoch"] == 1 and 0 < state["loader"]["batches_yielded"] < state["in_epoch"]["count"]
+    assert main(["train", "--resume", str(tmp_path / f"checkpoint-step{steps[-1]}.npz"), "--no-progress"]) == 0
+    resumed = sj.io.load(tmp_path / "model.npz")
+    for key in straight:
+        np.testing.assert_array_equal(straight[key], resumed[key])
+    assert len((tmp_path / "history.csv").read_text().strip().splitlines()) == 1 + 2

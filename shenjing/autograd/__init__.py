@@ -27,6 +27,8 @@ differentiable to any order: ``ctx.x`` then arrives as the graph's Tensor. See
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _backend as B
@@ -132,9 +134,9 @@ class Function:
     def graph_backward(self, grad: Tensor) -> tuple:
         """This node's backward under ``create_graph=True``: recorded, on graph values."""
         cls = type(self)
-        if cls.composite is not None:
+        if _declared(cls, "forward", "composite"):
             return self._composite_backward(grad)
-        view = self._graph_view() if cls.differentiable_backward else None
+        view = self._graph_view() if _declared(cls, "backward", "differentiable_backward") else None
         grads = self.backward(self, _raw(grad)) if view is None else self.backward(view, grad)
         grads = grads if type(grads) is tuple else (grads,)
         return tuple(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g, _FirstOrderOnly(cls)) for g in grads)
@@ -184,6 +186,14 @@ _ENGINE_FIELDS = frozenset((
     "parents", "parent_fns", "input_ids", "output_id", "needs_input_grad", "retained_output", "_hooks",
     "backward", "output_specs", "call",
 ))
+
+
+@functools.cache
+def _declared(cls: type, method: str, attribute: str):
+    """``cls.attribute`` as set by the class that defines the ``method`` in use: a subclass that
+    overrides ``backward`` (or ``forward``) does not inherit its parent's higher-order declaration."""
+    owner = next(k for k in cls.__mro__ if method in k.__dict__)
+    return owner.__dict__.get(attribute) or None
 
 
 def _raw(grad):

@@ -69,7 +69,9 @@ class DataLoader:
 
     The shuffling generator is seeded by ``seed`` (or from shenjing's global generator);
     ``state_dict()`` / ``load_state_dict()`` save and restore its state, so a resumed run
-    continues the same sequence of shuffles.
+    continues the same sequence of shuffles. Taken in the middle of an epoch, the state also
+    holds the batches already yielded: the next ``iter`` redraws that epoch's order and goes on
+    with the batch after them.
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, sampler: Sampler | None = None,
@@ -94,6 +96,9 @@ class DataLoader:
         if sampler is None:
             sampler = RandomSampler(dataset, generator=make_generator(seed)) if shuffle else SequentialSampler(dataset)
         self.sampler = sampler
+        self._epoch_start = None  # the generator's state before the current epoch drew its order
+        self._batches_yielded = 0  # in the current epoch
+        self._resume_at = 0  # batches to pass over at the next iter (a restored mid-epoch state)
 
     @property
     def generator(self) -> np.random.Generator | None:
@@ -116,33 +121,51 @@ class DataLoader:
         return n // step if self.drop_last else math.ceil(n / step)
 
     def __iter__(self):
+        skip, self._resume_at = self._resume_at, 0
+        gen = self.generator
+        self._epoch_start = None if gen is None else gen.bit_generator.state
         indices = self._epoch_indices()
         sequential = isinstance(self.sampler, SequentialSampler)
         fast = self.collate_fn is None and hasattr(self.dataset, "__getitems__")
         step, n = self._step(), indices.size
         stop_at = n - n % step if self.drop_last else n
-        for start in range(0, stop_at, step):
-            stop = min(start + step, n)
-            if fast:
-                batch = self.dataset.__getitems__(slice(start, stop) if sequential else indices[start:stop])
-                yield _as_tensors(batch)
-            else:
-                samples = [self.dataset[int(i)] for i in indices[start:stop]]
-                yield (self.collate_fn or default_collate)(samples)
+        self._batches_yielded = skip
+        try:
+            for start in range(skip * step, stop_at, step):
+                stop = min(start + step, n)
+                self._batches_yielded += 1
+                if fast:
+                    batch = self.dataset.__getitems__(slice(start, stop) if sequential else indices[start:stop])
+                    yield _as_tensors(batch)
+                else:
+                    samples = [self.dataset[int(i)] for i in indices[start:stop]]
+                    yield (self.collate_fn or default_collate)(samples)
+        finally:  # the epoch is over, or was left (break): the next iter starts a fresh one
+            self._epoch_start, self._batches_yielded = None, 0
 
     def state_dict(self) -> dict:
-        """The random state of this loader (JSON-friendly dicts): the shuffling generator and the
-        generators of the dataset's random transforms (augmentation)."""
+        """Where this loader stands (JSON-friendly): the shuffling generator's state (at the start
+        of the current epoch while one is under way), the batches of that epoch yielded so far, and
+        the generators of the dataset's random transforms (augmentation)."""
         gen = self.generator
-        return {"generator": None if gen is None else gen.bit_generator.state,
+        if self._batches_yielded:  # an epoch under way
+            generator, batches = self._epoch_start, self._batches_yielded
+        else:  # between epochs, or restored to go on from batch ``_resume_at`` at the next iter
+            generator, batches = None if gen is None else gen.bit_generator.state, self._resume_at
+        return {"generator": generator, "batches_yielded": batches,
                 "transforms": [g.bit_generator.state for g in _transform_generators(self.dataset)]}
 
     def load_state_dict(self, state: dict) -> None:
         gen, transforms = self.generator, _transform_generators(self.dataset)
+        batches = state.get("batches_yielded", 0)
+        if not isinstance(batches, (int, np.integer)) or not 0 <= batches <= len(self):
+            raise ValueError(f"DataLoader.load_state_dict: batches_yielded must be an int in [0, {len(self)}], "
+                             f"got {batches!r}")
         if state.get("generator") is not None:
             if gen is None:
                 raise ValueError("DataLoader.load_state_dict: this loader has no random generator to restore")
             gen.bit_generator.state = state["generator"]
+        self._epoch_start, self._batches_yielded, self._resume_at = None, 0, int(batches)
         saved = state.get("transforms", [])
         if len(saved) != len(transforms):
             raise ValueError(f"DataLoader.load_state_dict: the state holds {len(saved)} transform generators, "

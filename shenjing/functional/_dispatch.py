@@ -84,6 +84,12 @@ def expand_dims(x, axes):
     return x.reshape(tuple(shape))
 
 
+def zeros_like(x):
+    """Zeros shaped like ``x``: a constant (a Tensor without a graph when ``x`` is a Tensor)."""
+    zeros = B.xp_of(raw(x)).zeros_like(raw(x))
+    return Tensor._wrap(zeros) if isinstance(x, Tensor) else zeros
+
+
 def cast(x, dtype):
     return _functional()[0].cast(x, dtype) if isinstance(x, Tensor) else x.astype(dtype, copy=False)
 

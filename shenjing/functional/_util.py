@@ -43,6 +43,10 @@ class DimensionError(IndexError, ValueError):
     """A dim out of range: an IndexError as in PyTorch, and a ValueError as bad input."""
 
 
+class DtypeError(TypeError, RuntimeError):
+    """An op given dtypes it cannot take or mix: a RuntimeError as in PyTorch, and a TypeError as a wrong dtype."""
+
+
 def normalize_axes(axis, ndim: int):
     """``axis`` (None, int or sequence) as a sorted tuple of non-negative ints, or None."""
     if axis is None:

@@ -2,7 +2,8 @@
 
 Element-wise activations are built by :func:`_pointwise` from a value ``f(x, *params)`` and a
 derivative ``df(x, f(x), *params)``; the backward is ``grad * df``. ``sigmoid``, ``tanh``,
-``relu`` and ``abs`` live in :mod:`shenjing.functional.elementwise`.
+``relu`` and ``abs`` live in :mod:`shenjing.functional.elementwise`, as do the overflow-free
+``stable_sigmoid`` and ``stable_softplus`` the formulas here are written with.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
 from ._util import as_tensor, normalize_axes
-from .elementwise import abs, relu, sigmoid, tanh  # noqa: F401  (activations defined with the element-wise ops)
-from .elementwise import mul, stable_sigmoid
+from . import elementwise as E
 
 __all__ = [
     "hardtanh", "relu6", "leaky_relu", "prelu", "rrelu", "elu", "gelu", "softplus", "softmax", "log_softmax",
@@ -129,8 +129,7 @@ def _gelu_tanh_grad(x):
 
 def _softplus_value(x, beta, threshold):
     z = x * beta
-    smooth = (np.log1p(np.exp(-abs(z))) + np.maximum(z, 0)) / beta
-    return np.where(z > threshold, x, smooth)
+    return np.where(z > threshold, x, E.stable_softplus(z) / beta)
 
 
 Softplus = _pointwise(
@@ -144,23 +143,18 @@ Softplus = _pointwise(
 _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
-def _softplus_unit(x):
-    """log(1 + eˣ), stable for any x."""
-    return D.log1p(D.exp(-D.absolute(x))) + D.maximum(x, 0)
-
-
 def _mish_grad(x, out):
-    t = D.tanh(_softplus_unit(x))
+    t = D.tanh(E.stable_softplus(x))
     return t + x * (1 - t * t) * D.sigmoid(x)
 
 
 Silu = _pointwise(
-    "Silu", lambda x: x * stable_sigmoid(x),
+    "Silu", lambda x: x * E.stable_sigmoid(x),
     lambda x, out: D.sigmoid(x) * (1 + x * (1 - D.sigmoid(x))),
     "x·σ(x); derivative σ(x)(1 + x(1 - σ(x))).",
 )
 Mish = _pointwise(
-    "Mish", lambda x: x * np.tanh(_softplus_unit(x)), _mish_grad,
+    "Mish", lambda x: x * np.tanh(E.stable_softplus(x)), _mish_grad,
     "x·tanh(softplus(x)); derivative tanh(sp) + x·sech²(sp)·σ(x).",
 )
 Selu = _pointwise(
@@ -170,7 +164,7 @@ Selu = _pointwise(
     "λ·(x if x > 0 else α(eˣ - 1)) with PyTorch's α and λ.",
 )
 LogSigmoid = _pointwise(
-    "LogSigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+    "LogSigmoid", lambda x: -E.stable_softplus(-x),
     lambda x, out: D.sigmoid(-x),
     "log σ(x) = -softplus(-x); derivative σ(-x).",
 )
@@ -311,7 +305,7 @@ def rrelu(x: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: b
     slopes = gen.random(x.shape, dtype=x.dtype if x.dtype in (B.float32, B.float64) else B.float64)
     slopes = (lower + (upper - lower) * slopes).astype(x.dtype, copy=False)
     factor = np.where(x.data >= 0, x.dtype.type(1), slopes)
-    return mul(x, Tensor._wrap(factor))
+    return E.mul(x, Tensor._wrap(factor))
 
 
 def _class_axis(x: Tensor, dim) -> int:

@@ -12,12 +12,14 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
-from ._util import unbroadcast
+from ._util import DtypeError, unbroadcast
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos",
     "tanh", "sigmoid", "relu", "clip", "clamp", "maximum", "minimum", "where", "sign", "cast", "move",
-    "eq", "ne", "lt", "le", "gt", "ge",
+    "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "remainder", "fmod", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "floor", "ceil",
+    "trunc", "round", "isnan", "isinf", "isfinite", "allclose", "equal", "nonzero",
 ]
 
 
@@ -114,6 +116,38 @@ class Pow(Function):
                 local = D.where(zero, 0, out * D.log(D.where(zero, 1, a)))
                 gb = unbroadcast(grad * local, _shape(b))
         return ga, gb
+
+
+class Remainder(Function):
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``): r = a - q b with q = ⌊a/b⌋;
+    dr/da = 1, dr/db = -q."""
+
+    remainder = staticmethod(np.remainder)
+    quotient = staticmethod(np.floor_divide)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a, ctx.b = a, b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return ctx.remainder(a, b)
+
+    differentiable_backward = True
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.a, ctx.b
+        need_a, need_b = ctx.needs_input_grad
+        ga = unbroadcast(grad, _shape(a)) if need_a else None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = unbroadcast(-grad * ctx.quotient(D.raw(a), D.raw(b)), _shape(b)) if need_b else None
+        return ga, gb
+
+
+class Fmod(Remainder):
+    """a mod b with the sign of a (C's ``fmod``): the same with q = trunc(a/b)."""
+
+    remainder = staticmethod(np.fmod)
+    quotient = staticmethod(lambda a, b: np.trunc(a / b))
 
 
 class Neg(Function):
@@ -241,6 +275,12 @@ def stable_sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def stable_softplus(x):
+    """softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{-|x|}), which never overflows; its derivative is σ(x).
+    Raw arrays or Tensors (then differentiable)."""
+    return D.maximum(x, 0) + D.log1p(D.exp(-D.absolute(x)))
+
+
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x}); d/dx = σ(x)(1 - σ(x)) (seed 000 §4.4.1)."""
 
@@ -283,7 +323,7 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, grad):
         x, low, high = D.raw(ctx.x), ctx.low, ctx.high
-        keep = np.ones(x.shape, dtype=bool) if low is None else x >= low
+        keep = B.xp_of(x).ones(x.shape, dtype=bool) if low is None else x >= low
         if high is not None:
             keep &= x <= high
         return grad * keep, None, None
@@ -376,17 +416,42 @@ def _floating(x):
     return x
 
 
+def _scalar(x):
+    """NumPy scalars act like Python scalars (as in PyTorch): np.float64(2) * float32 stays float32."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _in_dtype(x, dtype):
+    """A Tensor operand converted to the op's result dtype (differentiably between float types);
+    Python scalars stay as they are, since NumPy lets them take the array's dtype."""
+    return x.to(dtype) if isinstance(x, Tensor) and x.dtype != dtype else x
+
+
+def promote(*operands) -> list:
+    """The operands in their common dtype, ``torch.result_type``'s (``_backend.result_type``); when
+    none is a Tensor, the first becomes one."""
+    operands = [_scalar(x) for x in operands]
+    dtype = B.result_type(*operands)
+    if not any(isinstance(x, Tensor) for x in operands):
+        operands[0] = Tensor(operands[0], dtype=dtype)
+    return [_in_dtype(x, dtype) for x in operands]
+
+
+def _needs_promotion(a, b) -> bool:
+    """False for the common cases whose dtype is already the result's: two tensors of one dtype, or
+    a floating tensor with a Python number (the hot path skips ``result_type``)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        return a.dtype != b.dtype
+    tensor, scalar = (a, b) if isinstance(a, Tensor) else (b, a)
+    return not (isinstance(tensor, Tensor) and tensor.dtype.kind == "f" and type(scalar) in (float, int))
+
+
 def _binary(op):
     def apply(a, b):
-        # NumPy scalars act like Python scalars (as in PyTorch): np.float64(2) * float32 stays float32
-        if isinstance(a, np.generic):
-            a = a.item()
-        if isinstance(b, np.generic):
-            b = b.item()
-        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-            a = Tensor(a)
-        if isinstance(a, float) or isinstance(b, float) or op is Div:
-            a, b = _floating(a), _floating(b)  # int tensor with a float (or true division) gives float32
+        if _needs_promotion(a, b):
+            a, b = promote(a, b)
+        if op is Div:  # true division of integers gives the default float dtype
+            a, b = _floating(a), _floating(b)
         return op.apply(a, b)
 
     return apply
@@ -397,15 +462,18 @@ def _check_same_device(a, b, name):
         raise TypeError(f"{name}: tensors are on different devices ({a.device} and {b.device})")
 
 
-def add(a, b) -> Tensor:
-    """a + b with broadcasting."""
+def add(a, b, alpha=1) -> Tensor:
+    """a + alpha·b with broadcasting."""
     _check_same_device(a, b, "add")
-    return _binary(Add)(a, b)
+    return _binary(Add)(a, b if alpha == 1 else mul(b, alpha))
 
 
-def sub(a, b) -> Tensor:
-    """a - b with broadcasting."""
+def sub(a, b, alpha=1) -> Tensor:
+    """a - alpha·b with broadcasting; booleans are refused, as in PyTorch (``~`` or ``logical_not`` invert a mask)."""
     _check_same_device(a, b, "sub")
+    b = b if alpha == 1 else mul(b, alpha)
+    if any(isinstance(x, bool) or isinstance(x, Tensor) and x.dtype == B.bool_ for x in (a, b)):
+        raise DtypeError("sub: subtraction with a bool operand is not supported; use ~ or logical_not for a mask")
     return _binary(Sub)(a, b)
 
 
@@ -422,9 +490,94 @@ def div(a, b) -> Tensor:
 
 
 def pow(a, b) -> Tensor:
-    """a ** b; d/da = b a^{b-1}, d/db = a^b ln a."""
+    """a ** b; d/da = b a^{b-1}, d/db = a^b ln a. As in PyTorch, a bool tensor to a Python bool power
+    stays bool (x ** True = x, x ** False = True) and other all-bool powers are refused."""
     _check_same_device(a, b, "pow")
+    if B.result_type(_scalar(a), _scalar(b)) == B.bool_:
+        if isinstance(a, Tensor) and isinstance(b, bool):
+            return Tensor._wrap(a.data | (not b))
+        raise DtypeError("pow: not implemented for two bool operands")
     return _binary(Pow)(a, b)
+
+
+def _integer_divisor_check(name: str, a, b) -> None:
+    """Integer division by zero raises (as in PyTorch) instead of NumPy's silent 0; booleans are refused."""
+    dtype = B.result_type(a, b)
+    if dtype == B.bool_:
+        raise DtypeError(f"{name}: not implemented for bool operands")
+    if dtype.kind in "iu" and not np.all(_data(b) != 0):
+        raise RuntimeError(f"{name}: integer division by zero")
+
+
+def floor_divide(a, b) -> Tensor:
+    """⌊a / b⌋ element-wise (``a // b``, rounding toward -inf as PyTorch and Python); no gradient, as in
+    PyTorch. Integers stay integers; integer division by zero raises.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([5, -3]) // 2
+    tensor([ 2, -2], dtype=int64)
+    """
+    _check_same_device(a, b, "floor_divide")
+    a, b = promote(a, b)
+    _integer_divisor_check("floor_divide", a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return Tensor._wrap(np.floor_divide(_data(a), _data(b)))
+
+
+def remainder(a, b) -> Tensor:
+    """a - ⌊a/b⌋ b, the remainder with the sign of the divisor (``a % b``, Python's and PyTorch's);
+    d/da = 1, d/db = -⌊a/b⌋.
+
+    >>> import shenjing as sj
+    >>> sj.tensor([5, -3]) % 2
+    tensor([1, 1], dtype=int64)
+    """
+    _check_same_device(a, b, "remainder")
+    a, b = promote(a, b)
+    _integer_divisor_check("remainder", a, b)
+    return Remainder.apply(a, b)
+
+
+def fmod(a, b) -> Tensor:
+    """a - trunc(a/b) b, the remainder with the sign of the dividend (C's fmod, ``torch.fmod``);
+    d/da = 1, d/db = -trunc(a/b)."""
+    _check_same_device(a, b, "fmod")
+    a, b = promote(a, b)
+    _integer_divisor_check("fmod", a, b)
+    return Fmod.apply(a, b)
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _bitwise(ufunc):
+    def bitwise(a, b) -> Tensor:
+        a, b = promote(a, b)
+        dtype = B.result_type(a, b)
+        if dtype.kind not in "biu":
+            raise DtypeError(f"{ufunc.__name__}: needs bool or integer tensors, got {dtype}")
+        return Tensor._wrap(ufunc(_data(a), _data(b)))
+
+    bitwise.__name__ = ufunc.__name__
+    bitwise.__doc__ = (f"Element-wise ``{ufunc.__name__}`` of bool or integer tensors (``&``, ``|``, ``^``); "
+                       "dtypes promote as ``torch.result_type``; no gradient.")
+    return bitwise
+
+
+bitwise_and, bitwise_or, bitwise_xor = _bitwise(np.bitwise_and), _bitwise(np.bitwise_or), _bitwise(np.bitwise_xor)
+
+
+def bitwise_not(x: Tensor) -> Tensor:
+    """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    if x.dtype.kind not in "biu":
+        raise DtypeError(f"bitwise_not (~): needs a bool or integer tensor, got {x.dtype}")
+    return Tensor._wrap(np.invert(x.data))
+
+
+def logical_not(x: Tensor) -> Tensor:
+    """True where ``x`` is zero (any dtype); a boolean tensor with no gradient."""
+    return Tensor._wrap(np.logical_not(_data(x)))
 
 
 def neg(x: Tensor) -> Tensor:
@@ -499,19 +652,94 @@ def minimum(a, b) -> Tensor:
     return _binary(Minimum)(a, b)
 
 
-def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+def where(condition, a=None, b=None):
+    """``a`` where ``condition`` holds, else ``b`` (broadcast); the gradient is routed the same way.
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``.
+
+    The condition is brought to the device of the Tensor operands (a host copy of it at most).
+    """
+    if a is None and b is None:
+        return nonzero(condition, as_tuple=True)
+    a, b = promote(a, b)
+    device = (a if isinstance(a, Tensor) else b).device
+    cond = B.asarray(condition.data if isinstance(condition, Tensor) else condition, device=device)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(a)
     return Where.apply(cond, a, b)
 
 
-def sign(x: Tensor) -> Tensor:
-    """sign(x) in {-1, 0, 1} (not differentiable: no graph)."""
-    return Tensor._wrap(np.sign(x.data))
+class PiecewiseConstant(Function):
+    """A step function f (sign, floor, ceil, trunc, round): its derivative is 0 wherever it exists,
+    and PyTorch's backward returns those zeros rather than refusing."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, step):
+        return step(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return D.zeros_like(grad), None
+
+
+def _step(name: str, ufunc):
+    def step(x: Tensor) -> Tensor:
+        return PiecewiseConstant.apply(x, ufunc)
+
+    step.__name__ = name
+    step.__doc__ = f"Element-wise ``{name}`` (its gradient is 0, as in PyTorch)."
+    return step
+
+
+def _sign(a):
+    """-1, 0 or 1; 0 for NaN, as PyTorch's sign."""
+    return np.where(np.isnan(a), a.dtype.type(0), np.sign(a)) if a.dtype.kind == "f" else np.sign(a)
+
+
+sign, floor = _step("sign", _sign), _step("floor", np.floor)
+ceil, trunc = _step("ceil", np.ceil), _step("trunc", np.trunc)
+
+
+def round(x: Tensor, decimals: int = 0) -> Tensor:
+    """x rounded half to even (to ``decimals`` places, as ``torch.round``); gradient 0."""
+    return PiecewiseConstant.apply(x, lambda a: np.round(a, decimals))
+
+
+def _flags(ufunc):
+    def test(x) -> Tensor:
+        return Tensor._wrap(ufunc(_data(x)))
+
+    test.__name__ = ufunc.__name__
+    test.__doc__ = f"Element-wise ``{ufunc.__name__}`` test; a boolean tensor with no gradient."
+    return test
+
+
+isnan, isinf, isfinite = _flags(np.isnan), _flags(np.isinf), _flags(np.isfinite)
+
+
+def allclose(a, b, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> bool:
+    """True when |a - b| <= atol + rtol |b| everywhere (``torch.allclose``).
+
+    >>> import shenjing as sj
+    >>> sj.allclose(sj.tensor([1.0, 2.0]), sj.tensor([1.0, 2.0 + 1e-9]))
+    True
+    """
+    return bool(np.allclose(_data(a), _data(b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    """True when ``a`` and ``b`` have the same shape and elements (``torch.equal``)."""
+    return a.shape == b.shape and bool((a.data == b.data).all())
+
+
+def nonzero(x: Tensor, as_tuple: bool = False):
+    """Indices of the non-zero elements: an int64 (count, ndim) tensor, or with ``as_tuple`` one
+    1-d index tensor per dimension (what ``x[x.nonzero(as_tuple=True)]`` and ``where(cond)`` use)."""
+    indices = np.nonzero(_data(x))
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(B.int64)) for i in indices)
+    return Tensor._wrap(B.xp_of(x.data).stack(indices, axis=-1).astype(B.int64))
 
 
 def cast(x: Tensor, dtype) -> Tensor:
@@ -536,9 +764,10 @@ def _compare(ufunc):
             ) from None
 
     compare.__name__ = ufunc.__name__
-    compare.__doc__ = f"Element-wise ``{ufunc.__name__}`` comparison; a boolean tensor with no gradient."
+    compare.__doc__ = f"Element-wise ``{ufunc.__name__}``; a boolean tensor with no gradient."
     return compare
 
 
 eq, ne, lt = _compare(np.equal), _compare(np.not_equal), _compare(np.less)
 le, gt, ge = _compare(np.less_equal), _compare(np.greater), _compare(np.greater_equal)
+logical_and, logical_or, logical_xor = _compare(np.logical_and), _compare(np.logical_or), _compare(np.logical_xor)

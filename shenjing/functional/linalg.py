@@ -1,4 +1,5 @@
-"""Products: ``matmul`` (batched, broadcasting), ``dot`` (NumPy's N-d dot) and ``einsum``.
+"""Products: ``matmul`` (batched, broadcasting), ``mm bmm outer``, ``dot`` (NumPy's N-d dot) and
+``einsum``; the matrix parts ``diag tril triu``.
 
 Matrix-calculus rules of seed 003 §4.3.1: for Y = A B, dL/dA = dL/dY Bᵀ and
 dL/dB = Aᵀ dL/dY; every product here is a tensor contraction whose backward is
@@ -15,9 +16,11 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
-from ._util import as_tensor, unbroadcast
+from ._util import DtypeError, as_tensor, unbroadcast
+from .elementwise import where
+from .shape import scatter_index
 
-__all__ = ["matmul", "dot", "tensordot", "einsum", "linear"]
+__all__ = ["matmul", "mm", "bmm", "outer", "dot", "tensordot", "einsum", "linear", "diag", "tril", "triu"]
 
 
 class MatMul(Function):
@@ -207,6 +210,83 @@ def matmul(a, b) -> Tensor:
     return MatMul.apply(a, b)
 
 
+def _check_ndim(name: str, expected: int, *tensors) -> None:
+    for t in tensors:
+        if t.ndim != expected:
+            raise ValueError(f"{name}: expected {expected}-d tensors, got shape {t.shape}")
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """The matrix product of (n, m) and (m, p) matrices (``torch.mm``: no broadcasting)."""
+    _check_ndim("mm", 2, a, b)
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched matrix products (b, n, m) @ (b, m, p) -> (b, n, p) (``torch.bmm``: no broadcasting)."""
+    _check_ndim("bmm", 3, a, b)
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: batch sizes differ, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """The outer product (a bᵀ)_ij = a_i b_j of two vectors: (n,), (m,) -> (n, m).
+
+    >>> import shenjing as sj
+    >>> sj.outer(sj.tensor([1, 2]), sj.tensor([3, 4]))
+    tensor([[3, 4],
+            [6, 8]], dtype=int64)
+    """
+    _check_ndim("outer", 1, a, b)
+    return a.unsqueeze(1) * b.unsqueeze(0)
+
+
+class Diag(Function):
+    """A vector placed on the k-th diagonal of a square matrix, or the k-th diagonal of a matrix;
+    the backward is the other of the two."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.shape, ctx.k = x.shape, k
+        return x.diagonal(k).copy() if x.ndim == 2 else B.xp_of(x).diag(x, k)
+
+    @staticmethod
+    def backward(ctx, grad):
+        k, vector = ctx.k, len(ctx.shape) == 1
+        steps = B.xp_of(D.raw(grad)).arange(ctx.shape[0] if vector else grad.shape[0])
+        diagonal = (steps + max(-k, 0), steps + max(k, 0))
+        return (grad[diagonal] if vector else scatter_index(grad, ctx.shape, diagonal)), None
+
+
+def diag(x: Tensor, diagonal: int = 0) -> Tensor:
+    """``torch.diag``: a 1-d x becomes the square matrix with x on diagonal k (k > 0 above the main
+    one); a 2-d x gives its k-th diagonal as a vector."""
+    if x.ndim not in (1, 2):
+        raise ValueError(f"diag: expected a 1-d or 2-d tensor, got shape {x.shape}")
+    return Diag.apply(x, int(diagonal))
+
+
+def _triangle(name: str, keep):
+    def triangle(x: Tensor, diagonal: int = 0) -> Tensor:
+        if x.ndim < 2:
+            raise ValueError(f"{name}: expected a tensor of at least 2 dims, got shape {x.shape}")
+        rows, cols = x.shape[-2:]
+        mask = keep(B.xp_of(x.data).ones((rows, cols), dtype=bool), diagonal)
+        return where(mask, x, False)  # False keeps x's dtype and turns ±inf outside into 0, as torch
+
+    triangle.__name__ = name
+    part = "on and below" if name == "tril" else "on and above"
+    triangle.__doc__ = (f"The elements of the last two dims {part} diagonal k (k > 0: above the main one), "
+                        "zeros elsewhere; the gradient is masked the same way.")
+    return triangle
+
+
+tril, triu = _triangle("tril", np.tril), _triangle("triu", np.triu)
+
+
 def tensordot(a, b, dims=2) -> Tensor:
     """Sum of products over ``dims`` (an int: the last n axes of a with the first n of b,
     or a pair of axis lists), as ``np.tensordot``."""
@@ -271,6 +351,7 @@ def linear(input, weight, bias=None) -> Tensor:
 
 
 def _check_same_dtype(name: str, a: Tensor, b: Tensor) -> None:
-    """Products of two floating tensors need one dtype (as PyTorch): no silent float64 promotion."""
-    if a.dtype != b.dtype and a.dtype.kind == "f" and b.dtype.kind == "f":
-        raise TypeError(f"{name}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+    """Matrix products need one dtype (as PyTorch): no silent promotion, an int64 input to a float
+    layer raises."""
+    if a.dtype != b.dtype:
+        raise DtypeError(f"{name}: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")

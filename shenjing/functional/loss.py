@@ -16,8 +16,8 @@ from ..tensor import Tensor
 from . import _dispatch as D
 from ._util import as_tensor
 from .activation import log_softmax, log_softmax_array
-from .elementwise import abs, exp, mul, pow, sub, where
-from .reduction import argmax, mean, scatter_along, sum
+from . import elementwise as E
+from . import reduction as R
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
@@ -35,9 +35,9 @@ def _check_reduction(reduction: str, name: str, extra=()) -> None:
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
-        return mean(loss)
+        return R.mean(loss)
     if reduction == "sum":
-        return sum(loss)
+        return R.sum(loss)
     return loss
 
 
@@ -117,8 +117,8 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "mse_loss")
     target = _target(target, input, "mse_loss")
     _same_shape(input, target, "mse_loss")
-    diff = sub(input, target)
-    return _reduce(mul(diff, diff), reduction)
+    diff = E.sub(input, target)
+    return _reduce(E.mul(diff, diff), reduction)
 
 
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -126,7 +126,7 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "l1_loss")
     target = _target(target, input, "l1_loss")
     _same_shape(input, target, "l1_loss")
-    return _reduce(abs(sub(input, target)), reduction)
+    return _reduce(E.abs(E.sub(input, target)), reduction)
 
 
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
@@ -136,12 +136,12 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     target = _target(target, input, "smooth_l1_loss")
     _same_shape(input, target, "smooth_l1_loss")
-    diff = sub(input, target)
-    ad = abs(diff)
+    diff = E.sub(input, target)
+    ad = E.abs(diff)
     if beta == 0:
         return _reduce(ad, reduction)
-    quadratic = mul(mul(diff, diff), 0.5 / beta)
-    return _reduce(where(ad.data < beta, quadratic, sub(ad, 0.5 * beta)), reduction)
+    quadratic = E.mul(E.mul(diff, diff), 0.5 / beta)
+    return _reduce(E.where(ad.data < beta, quadratic, E.sub(ad, 0.5 * beta)), reduction)
 
 
 # ----- binary cross-entropy --------------------------------------------------------------------
@@ -179,7 +179,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     @staticmethod
     def forward(ctx, x, t, w, pos_weight, reduction):
-        sp = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)
+        sp = E.stable_softplus(-x)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
         per = (1 - t) * x + lw * sp
         if w is not None:
@@ -196,8 +196,7 @@ class BinaryCrossEntropyWithLogits(Function):
         gx = g * ((1 - t) - lw * D.sigmoid(-x)) if ctx.needs_input_grad[0] else None
         gt = None
         if ctx.needs_input_grad[1]:
-            softplus_neg_x = D.log1p(D.exp(-D.absolute(x))) + D.maximum(-x, 0)
-            gt = g * (-x if pw is None else -x + (pw - 1) * softplus_neg_x)
+            gt = g * (-x if pw is None else -x + (pw - 1) * E.stable_softplus(-x))
         return gx, gt, None, None, None
 
 
@@ -205,7 +204,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
     """Huber: ½d² where |d| < δ, δ(|d| - ½δ) elsewhere, d = x - y; equals δ·smooth_l1_loss(β=δ)."""
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return mul(smooth_l1_loss(input, target, reduction, beta=delta), delta)
+    return E.mul(smooth_l1_loss(input, target, reduction, beta=delta), delta)
 
 
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
@@ -241,25 +240,52 @@ def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reducti
 
 
 # ----- softmax cross-entropy and NLL ----------------------------------------------------------------
-class CrossEntropy(Function):
-    """Fused log-softmax + NLL over dim 1: l_i = -Σ_c q_ic log softmax(x_i / T)_c.
+def _tempered_log_softmax(x, t: float):
+    """log softmax(x / T) over the class dim 1."""
+    return log_softmax_array(x / t if t != 1 else x, 1)
 
-    q is the one-hot target scaled by w_{y_i} and (1 - ε), plus ε w_c / C for label smoothing
-    (or the given probabilities, smoothed and class-weighted). dl/dx = (softmax · Σ_c q - q) / T.
+
+def _class_weight_column(weight, x):
+    """The class weights (C,) shaped to broadcast along dim 1 of ``x`` (None stays None)."""
+    return None if weight is None else weight.reshape((1, x.shape[1]) + (1,) * (x.ndim - 2))
+
+
+class CrossEntropyProbabilities(Function):
+    """Fused log-softmax + cross-entropy with class probabilities p: l_i = -Σ_c q_ic log softmax(x_i / T)_c.
+
+    q = ((1 - ε) p + ε / C) · w_c (label smoothing, class weights); dl/dx = (softmax · Σ_c q - q) / T.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, reduction, eps, t):
+        logp, wc = _tempered_log_softmax(x, t), _class_weight_column(weight, x)
+        q = target if eps == 0 else target * (1 - eps) + eps / x.shape[1]
+        q = q if wc is None else q * wc
+        ctx.logp, ctx.q, ctx.t = logp, q, t
+        out, ctx.scale = _reduce_array(-(q * logp).sum(axis=1), reduction)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, q = np.exp(ctx.logp), ctx.q
+        g = _per_sample_grad(grad, ctx.scale)
+        gz = s * (g * q.sum(axis=1, keepdims=True)) - g * q
+        return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None
+
+
+class CrossEntropyIndices(Function):
+    """Fused log-softmax + NLL with class indices y: l_i = -a_i log p_{i,y_i} - b_i Σ_c w_c log p_ic.
+
+    p_i = softmax(x_i / T); a_i = (1 - ε) w_{y_i} and b_i = ε / C (0 where y_i is ignored): the
+    one-hot target smoothed towards uniform (PyTorch's formula, class weights included).
+    dl/dx = (softmax · Σ_c q - q) / T with q_ic = a_i [c = y_i] + b_i w_c.
     """
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction, eps, t):
         n_classes = x.shape[1]
-        logp = log_softmax_array(x / t if t != 1 else x, 1)
-        wc = None if weight is None else weight.reshape((1, n_classes) + (1,) * (x.ndim - 2))
+        logp, wc = _tempered_log_softmax(x, t), _class_weight_column(weight, x)
         ctx.logp, ctx.t, ctx.wc = logp, t, wc
-        if target.dtype.kind == "f":
-            q = target if eps == 0 else target * (1 - eps) + eps / n_classes
-            q = q if wc is None else q * wc
-            ctx.q = q
-            out, ctx.scale = _reduce_array(-(q * logp).sum(axis=1), reduction)
-            return out
         safe, wy = _pick_weights(target, weight, ignore_index, n_classes, x.dtype, "cross_entropy")
         ctx.index = np.expand_dims(safe, 1)
         ctx.a = (1 - eps) * wy if eps else wy
@@ -274,34 +300,38 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, grad):
         s = np.exp(ctx.logp)
-        if hasattr(ctx, "q"):
-            g = _per_sample_grad(grad, ctx.scale)
-            q = ctx.q
-            gz = s * (g * q.sum(axis=1, keepdims=True)) - g * q
-        else:
-            ga = _per_sample_grad(grad * ctx.a, ctx.scale)
-            qsum = ga
-            if ctx.b is not None:
-                gb = _per_sample_grad(grad * ctx.b, ctx.scale)
-                wsum = s.shape[1] if ctx.wc is None else ctx.wc.sum()
-                qsum = ga + gb * wsum
-            gz = s * qsum
-            if ctx.b is not None:
-                gz -= gb if ctx.wc is None else gb * ctx.wc
-            picked = np.take_along_axis(gz, ctx.index, axis=1) - ga
-            np.put_along_axis(gz, ctx.index, picked, axis=1)
+        ga = _per_sample_grad(grad * ctx.a, ctx.scale)
+        qsum = ga
+        if ctx.b is not None:
+            gb = _per_sample_grad(grad * ctx.b, ctx.scale)
+            wsum = s.shape[1] if ctx.wc is None else ctx.wc.sum()
+            qsum = ga + gb * wsum
+        gz = s * qsum
+        if ctx.b is not None:
+            gz -= gb if ctx.wc is None else gb * ctx.wc
+        picked = np.take_along_axis(gz, ctx.index, axis=1) - ga
+        np.put_along_axis(gz, ctx.index, picked, axis=1)
         return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None, None
 
 
-def _cross_entropy_composite(x, target, weight, ignore_index, reduction, eps, t):
-    """:class:`CrossEntropy` as log-softmax then NLL (its composite): per sample
-    l = (1 - ε) nll(log p) - ε/C Σ_c w_c log p_c (ignored targets excepted), q · log p for probabilities."""
+def _graph_log_probs(x, weight, t):
+    """(log softmax(x / T) over dim 1, class weights as a column or 1) with differentiable ops."""
     logp = log_softmax(as_tensor(x) * (1 / t), dim=1)
+    return logp, 1 if weight is None else _class_weight_column(weight, logp)
+
+
+def _probabilities_composite(x, target, weight, reduction, eps, t):
+    """:class:`CrossEntropyProbabilities` with differentiable ops (its composite): -Σ_c q_c w_c log p_c."""
+    logp, wc = _graph_log_probs(x, weight, t)
+    q = target * (1 - eps) + eps / logp.shape[1]
+    return _reduce(-(q * wc * logp).sum(axis=1), reduction)
+
+
+def _indices_composite(x, target, weight, ignore_index, reduction, eps, t):
+    """:class:`CrossEntropyIndices` as log-softmax then NLL (its composite): per sample
+    l = (1 - ε) nll(log p) - ε/C Σ_c w_c log p_c, ignored targets excepted."""
+    logp, wc = _graph_log_probs(x, weight, t)
     n_classes = logp.shape[1]
-    wc = 1 if weight is None else weight.reshape((1, n_classes) + (1,) * (logp.ndim - 2))
-    if target.dtype.kind == "f":
-        q = target * (1 - eps) + eps / n_classes
-        return _reduce(-(q * wc * logp).sum(axis=1), reduction)
     _, wy = _pick_weights(target, weight, ignore_index, n_classes, logp.dtype, "cross_entropy")
     per = NllLoss.apply(logp, target, weight, ignore_index, "none") * (1 - eps)
     if eps:
@@ -311,7 +341,8 @@ def _cross_entropy_composite(x, target, weight, ignore_index, reduction, eps, t)
     return per.sum() if reduction == "sum" else per
 
 
-CrossEntropy.composite = staticmethod(_cross_entropy_composite)
+CrossEntropyProbabilities.composite = staticmethod(_probabilities_composite)
+CrossEntropyIndices.composite = staticmethod(_indices_composite)
 
 
 class NllLoss(Function):
@@ -330,7 +361,7 @@ class NllLoss(Function):
     @staticmethod
     def backward(ctx, grad):
         picked = -_per_sample_grad(grad * ctx.wy, ctx.scale)
-        return scatter_along(D.broadcast_to(picked, ctx.index.shape), ctx.shape, ctx.index, 1), None, None, None, None
+        return R.scatter_along(D.broadcast_to(picked, ctx.index.shape), ctx.shape, ctx.index, 1), None, None, None, None
 
 
 def _unbatched(x: Tensor, target: Tensor, name: str):
@@ -364,12 +395,13 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     target = _target(target, input, "cross_entropy")
     x, target, unbatched = _unbatched(input, target, "cross_entropy")
     weight = _class_weight(weight, x, "cross_entropy")
+    eps = float(label_smoothing)
     if target.dtype.kind == "f":
         _same_shape(x, target, "cross_entropy (probability target)")
-        data = target.data
+        out = CrossEntropyProbabilities.apply(x, target.data, weight, reduction, eps, t)
     else:
-        data = _class_targets(x, target, "cross_entropy")
-    out = CrossEntropy.apply(x, data, weight, ignore_index, reduction, float(label_smoothing), t)
+        out = CrossEntropyIndices.apply(x, _class_targets(x, target, "cross_entropy"), weight, ignore_index, reduction,
+                                        eps, t)
     return out[0] if unbatched and reduction == "none" else out
 
 
@@ -450,7 +482,7 @@ class TakeAlong(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return scatter_along(D.expand_dims(grad, (1,)), ctx.shape, ctx.index, 1), None
+        return R.scatter_along(D.expand_dims(grad, (1,)), ctx.shape, ctx.index, 1), None
 
 
 def focal_loss(input: Tensor, target, gamma: float = 2.0, alpha=None, reduction: str = "mean") -> Tensor:
@@ -470,12 +502,12 @@ def focal_loss(input: Tensor, target, gamma: float = 2.0, alpha=None, reduction:
     log_pt = TakeAlong.apply(log_softmax(input, dim=1), index)
     loss = -log_pt
     if gamma:
-        loss = mul(pow(sub(1.0, exp(log_pt)), float(gamma)), loss)
+        loss = E.mul(E.pow(E.sub(1.0, E.exp(log_pt)), float(gamma)), loss)
     if alpha is not None:
         if isinstance(alpha, (int, float)):
-            loss = mul(loss, float(alpha))
+            loss = E.mul(loss, float(alpha))
         else:
-            loss = mul(loss, Tensor._wrap(_class_weight(alpha, input, "focal_loss: alpha")[index.squeeze(1)]))
+            loss = E.mul(loss, Tensor._wrap(_class_weight(alpha, input, "focal_loss: alpha")[index.squeeze(1)]))
     return _reduce(loss, reduction)
 
 
@@ -499,8 +531,8 @@ def dice_loss(input: Tensor, target, smooth: float = 1.0, reduction: str = "mean
     if input.ndim < 2:
         raise ValueError(f"dice_loss: input needs a batch dim and at least one more, got shape {input.shape}")
     dims = tuple(range(1, input.ndim))
-    overlap = sum(mul(input, target), dim=dims)
-    total = sum(input, dim=dims) + sum(target, dim=dims)
+    overlap = R.sum(E.mul(input, target), dim=dims)
+    total = R.sum(input, dim=dims) + R.sum(target, dim=dims)
     return _reduce(1.0 - (2.0 * overlap + smooth) / (total + smooth), reduction)
 
 
@@ -514,7 +546,7 @@ def zero_one_loss(input, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction, "zero_one_loss")
     input = as_tensor(input)
     target = as_tensor(target)
-    pred = argmax(input, dim=1) if input.ndim == target.ndim + 1 else input
+    pred = R.argmax(input, dim=1) if input.ndim == target.ndim + 1 else input
     if pred.shape != target.shape:
         raise ValueError(f"zero_one_loss: input shape {input.shape} does not match target shape {target.shape}")
     wrong = Tensor._wrap((pred.data != target.data).astype(np.float64))  # a count ratio: float64, as scikit-learn
@@ -537,6 +569,6 @@ def multi_exit_loss(losses, weights=None) -> Tensor:
         raise ValueError(f"multi_exit_loss: weights must have a positive sum, got {norm}")
     total = None
     for w, loss in zip(weights, losses):
-        term = mul(as_tensor(loss), w / norm)
+        term = E.mul(as_tensor(loss), w / norm)
         total = term if total is None else total + term
     return total

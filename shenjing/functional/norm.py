@@ -228,5 +228,4 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     """x / max(‖x‖_p, ε) along ``dim`` (PyTorch's ``F.normalize``): unit-norm vectors."""
     if p <= 0:
         raise ValueError(f"normalize: p must be positive, got {p}")
-    norm = E.pow(R.sum(E.pow(E.abs(input), p), dim, keepdim=True), 1.0 / p)
-    return input / E.maximum(norm, eps)
+    return input / E.maximum(R.norm(input, p, dim, keepdim=True), eps)

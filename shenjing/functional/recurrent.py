@@ -560,27 +560,27 @@ def _check_dtypes(tensors, where: str) -> None:
 
 
 def recurrent_layers(input: Tensor, hx, weights, mode: str = "gru", num_layers: int = 1, bidirectional: bool = False,
-                     dropout: float = 0.0, training: bool = False, batch_first: bool = True):
+                     dropout: float = 0.0, training: bool = False, batch_first: bool = False):
     """A stack of recurrent layers over a whole sequence (seed 002 循环神经网络; seed 000 §1.1 layout).
 
     ``mode`` is ``'rnn_tanh'``, ``'rnn_relu'``, ``'lstm'`` or ``'gru'`` (formulas in the module
-    docstring). ``input`` is (N, L, I) with ``batch_first`` (else (L, N, I)); ``hx`` is None
+    docstring). ``input`` is (L, N, I) (PyTorch's layout; (N, L, I) with ``batch_first=True``); ``hx`` is None
     (zeros), h0 of shape (layers·D, N, H), or for the LSTM a pair (h0, c0); D = 2 when
     bidirectional. ``weights`` lists, layer by layer and direction by direction,
     ``w_ih (G·H, in), w_hh (G·H, H), b_ih, b_hh`` (biases may be None), G = 1, 4, 3 gates.
     Layer l > 0 reads the D·H-wide output of layer l - 1, with dropout(p=dropout)
     applied to it while ``training``.
 
-    Returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``): output (N, L, D·H) (or
-    (L, N, D·H)) holds the last layer's h_t; h_n and c_n are (layers·D, N, H) whatever
+    Returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``): output (L, N, D·H) (or
+    (N, L, D·H)) holds the last layer's h_t; h_n and c_n are (layers·D, N, H) whatever
     ``batch_first`` is, the reverse direction's final state being its state after t = 0.
     """
     gates = _check_mode(mode)
     where = f"recurrent_layers(mode={mode!r})"
     D = 2 if bidirectional else 1
     if not isinstance(input, Tensor) or input.ndim != 3:
-        raise ValueError(f"{where}: input must be a 3-d Tensor (batch, seq, feature), got "
-                         f"{getattr(input, 'shape', type(input).__name__)}")
+        raise ValueError(f"{where}: input must be a 3-d Tensor (seq, batch, feature), or (batch, seq, feature) "
+                         f"with batch_first=True, got {getattr(input, 'shape', type(input).__name__)}")
     if len(weights) != 4 * num_layers * D:
         raise ValueError(f"{where}: expected {4 * num_layers * D} weights (4 per layer and direction), "
                          f"got {len(weights)}")

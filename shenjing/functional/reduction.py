@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, var, std, max, min, prod, logsumexp, argmax, argmin.
+"""Reductions: sum, mean, var, std, norm, max, min, median, prod, logsumexp, argmax, argmin; the
+running ``cumsum``/``cumprod``; the index ops gather, scatter, index_add, sort, topk, unique, bincount.
 
 Every reduction accepts PyTorch's ``dim=``/``keepdim=`` and NumPy's
 ``axis=``/``keepdims=``. The backward broadcasts the gradient back over the
@@ -16,10 +17,12 @@ from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
 from ._util import normalize_axes, resolve_dim, resolve_keepdim
+from .shape import concatenate, scatter_index
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
-    "cumsum", "gather", "topk", "sort",
+    "cumsum", "gather", "topk", "sort", "cumprod", "median", "argsort", "unique", "bincount", "scatter",
+    "scatter_add", "index_add",
 ]
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
@@ -33,6 +36,13 @@ def _restore(grad, shape, axes, keepdims):
     if not keepdims:
         grad = D.expand_dims(grad, axes)
     return grad
+
+
+def _drop(out, axes, keepdims):
+    """A result computed with ``keepdims=True`` in the shape the caller asked for."""
+    if keepdims:
+        return out
+    return out.reshape(()) if axes is None else out.squeeze(axis=axes)
 
 
 def _count(shape, axes) -> int:
@@ -88,6 +98,68 @@ class Var(Function):
         return grad * (2 / ctx.denom) * centered, None, None, None
 
 
+class Std(Var):
+    """σ = √var; dσ/dx = dvar/dx / (2σ), taken as 0 where σ = 0 (PyTorch's value at the kink, not 0/0)."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, correction):
+        ctx.out = np.sqrt(Var.forward(ctx, x, axes, keepdims, correction))
+        return ctx.out
+
+    differentiable_backward = True
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.out
+        zero = D.raw(out) == 0
+        return Var.backward(ctx, D.where(zero, 0, grad / (2 * D.where(zero, 1, out))))
+
+
+class Norm(Function):
+    """‖x‖_p = (Σ|x_i|^p)^{1/p} over axes (p = inf: max |x_i|).
+
+    d‖x‖_p/dx_i = sign(x_i) (|x_i| / ‖x‖_p)^{p-1} (p = 2: x_i / ‖x‖; p = 1: sign(x_i); p = inf: sign(x_i)
+    shared among the tied maxima). Where ‖x‖ = 0 the gradient is 0, PyTorch's subgradient, never 0/0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdims):
+        magnitude = np.abs(x)
+        if p == np.inf:
+            out = magnitude.max(axis=axes, keepdims=True)
+        elif p == 2:
+            out = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            out = (magnitude**p).sum(axis=axes, keepdims=True) ** (1 / p)
+        ctx.x, ctx.out, ctx.p, ctx.axes, ctx.keepdims = x, out, p, axes, keepdims
+        return _drop(out, axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out, p = ctx.x, ctx.out, ctx.p
+        if p == np.inf:
+            hit = np.abs(x) == out
+            local = np.sign(x) * hit / hit.sum(axis=ctx.axes, keepdims=True)
+        elif p == 1:
+            local = np.sign(x)
+        else:
+            ratio = x / np.where(out == 0, 1, out)  # x = 0 wherever the norm is 0
+            local = ratio if p == 2 else np.sign(x) * np.abs(ratio) ** (p - 1)
+        return _restore(grad, x.shape, ctx.axes, ctx.keepdims) * local.astype(grad.dtype), None, None, None
+
+
+def _norm_composite(x, p, axes, keepdims):
+    """:class:`Norm` with differentiable ops (its composite)."""
+    if p == np.inf:
+        return D.absolute(x).amax(axes, keepdims)
+    if p == 2:
+        return D.sqrt((x * x).sum(axis=axes, keepdims=keepdims))
+    return (D.absolute(x) ** p).sum(axis=axes, keepdims=keepdims) ** (1 / p)
+
+
+Norm.composite = staticmethod(_norm_composite)
+
+
 class Prod(Function):
     """Product over axes; the gradient of each factor is the product of the others
     (computed with exclusive cumulative products, so zeros are handled exactly)."""
@@ -135,9 +207,7 @@ class Logsumexp(Function):
     def forward(ctx, x, axes, keepdims):
         m = x.max(axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
-        if not keepdims:
-            out = out.reshape(()) if axes is None else out.squeeze(axis=axes)
+        out = _drop(np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m, axes, keepdims)
         ctx.x, ctx.out, ctx.axes, ctx.keepdims = x, out, axes, keepdims
         return out
 
@@ -157,9 +227,7 @@ class Amax(Function):
     def forward(ctx, x, axes, keepdims, largest):
         out = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
         ctx.x, ctx.out, ctx.axes, ctx.keepdims = x, out, axes, keepdims
-        if keepdims:
-            return out
-        return out.reshape(()) if axes is None else out.squeeze(axis=axes)
+        return _drop(out, axes, keepdims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -201,10 +269,6 @@ class Cumsum(Function):
         return reverse_cumsum(grad, ctx.axis), None
 
 
-def _reverse_cumsum(x, axis: int):
-    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
-
-
 class ReverseCumsum(Function):
     """Σ_{j >= i} x_j along an axis: the adjoint of :class:`Cumsum`."""
 
@@ -218,9 +282,6 @@ class ReverseCumsum(Function):
     @staticmethod
     def backward(ctx, grad):
         return D.dual(np.cumsum, Cumsum)(grad, ctx.axis), None
-
-
-reverse_cumsum = D.dual(_reverse_cumsum, ReverseCumsum)
 
 
 class Gather(Function):
@@ -241,12 +302,8 @@ class Gather(Function):
 
 def _scatter_along(values, shape: tuple, index, axis: int):
     """zeros(shape) with ``values`` added at ``index`` along ``axis``, repeats accumulating."""
-    xp = B.xp_of(values)
-    out = xp.zeros(shape, dtype=values.dtype)
-    positions = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(values.ndim)])
-                 for i, n in enumerate(index.shape)]
-    positions[axis] = index
-    B.scatter_add(out, tuple(positions), values)
+    out = B.xp_of(values).zeros(shape, dtype=values.dtype)
+    B.scatter_add(out, _positions(index, axis), values)
     return out
 
 
@@ -265,6 +322,104 @@ class ScatterAlong(Function):
         return D.dual(np.take_along_axis, Gather)(grad, ctx.index, ctx.axis), None, None, None
 
 
+def _positions(index, axis: int) -> tuple:
+    """The full index of every element ``index`` points at along ``axis`` (its own position elsewhere)."""
+    xp = B.xp_of(index)
+    positions = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(index.ndim)])
+                 for i, n in enumerate(index.shape)]
+    positions[axis] = index
+    return tuple(positions)
+
+
+class Scatter(Function):
+    """out = x with out[..., index[i], ...] = src[i] along one axis (``torch.scatter``); the gradient
+    reaches x where it was not overwritten and src at the positions it was read from."""
+
+    @staticmethod
+    def forward(ctx, x, src, index, axis):
+        ctx.positions, ctx.src_shape = _positions(index, axis), getattr(src, "shape", None)
+        out = x.copy()
+        out[ctx.positions] = src[tuple(slice(n) for n in index.shape)] if hasattr(src, "shape") else src
+        return out
+
+    differentiable_backward = True
+
+    @staticmethod
+    def backward(ctx, grad):
+        kept = B.xp_of(D.raw(grad)).ones(grad.shape, dtype=bool)
+        kept[ctx.positions] = False
+        return grad * kept, _source_grad(ctx, grad), None, None
+
+
+class ScatterAdd(Function):
+    """out = x with src added at ``index`` along one axis, repeated indices accumulating
+    (``torch.scatter_add``); d/dx = 1, d/dsrc = the gradient at the positions src went to."""
+
+    @staticmethod
+    def forward(ctx, x, src, index, axis):
+        ctx.positions, ctx.src_shape = _positions(index, axis), src.shape
+        out = x.copy()
+        B.scatter_add(out, ctx.positions, src[tuple(slice(n) for n in index.shape)])
+        return out
+
+    differentiable_backward = True
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, _source_grad(ctx, grad), None, None
+
+
+def _source_grad(ctx, grad):
+    """src's gradient: what the written positions received, in src's shape (zero past the index's extent)."""
+    if not ctx.needs_input_grad[1]:
+        return None
+    written = grad[ctx.positions]
+    return scatter_index(written, ctx.src_shape, tuple(slice(n) for n in written.shape))
+
+
+class Cumprod(Function):
+    """y_j = Π_{k<=j} x_k along an axis; dy_j/dx_i = Π_{k<=j, k≠i} x_k for j >= i, so
+    dL/dx_i = Σ_{j>=i} g_j y_j / x_i where x_i ≠ 0; where x_i = 0 that product is formed without x_i."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.x, ctx.axis = x, axis
+        ctx.out = np.cumprod(x, axis=axis)
+        return ctx.out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, axis = ctx.x, ctx.axis
+        zero = x == 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = _reverse_cumsum(grad * ctx.out, axis) / x
+        for i in np.unique(np.nonzero(zero)[axis]).tolist():  # positions holding a zero in some lane
+            at_i = (slice(None),) * axis + (slice(i, i + 1),)
+            without_i = x.copy()
+            without_i[at_i] = 1
+            from_i = _reverse_cumsum(grad * np.cumprod(without_i, axis=axis), axis)[at_i]
+            out[at_i] = np.where(zero[at_i], from_i, out[at_i])
+        return out, None
+
+
+def _cumprod_composite(x, axis):
+    """:class:`Cumprod` with differentiable ops (its composite): running products, one factor at a time."""
+    lead = (slice(None),) * axis
+    running = [x[lead + (slice(0, 1),)]]
+    for k in range(1, x.shape[axis]):
+        running.append(running[-1] * x[lead + (slice(k, k + 1),)])
+    return concatenate(running, axis)
+
+
+Cumprod.composite = staticmethod(_cumprod_composite)
+
+
+def _reverse_cumsum(a, axis: int):
+    """s_i = Σ_{j>=i} a_j along ``axis``."""
+    return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+reverse_cumsum = D.dual(_reverse_cumsum, ReverseCumsum)
 scatter_along = D.dual(_scatter_along, ScatterAlong)
 
 
@@ -289,17 +444,43 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     As in PyTorch, ``x.var(dim, unbiased, keepdim)`` positionally, or ``correction=`` by keyword
     (``unbiased=False`` is ``correction=0``).
     """
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    return Var.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
+    return _spread(Var, x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None,
         axis=None, keepdims=None) -> Tensor:
-    """Standard deviation √var (same arguments as :func:`var`)."""
-    from .elementwise import sqrt
+    """Standard deviation √var (same arguments as :func:`var`); its gradient is 0 where σ = 0, as in PyTorch."""
+    return _spread(Std, x, dim, unbiased, keepdim, correction, axis, keepdims)
 
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis, keepdims=keepdims))
+
+def _spread(op, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor:
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return op.apply(x, _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims), correction)
+
+
+def norm(x: Tensor, p=2, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
+    """The p-norm ‖x‖_p = (Σ_i |x_i|^p)^{1/p} over ``dim`` (all elements when None); ``p`` is a
+    positive number, ``inf`` (max |x_i|) or ``'fro'`` (2). The gradient at ‖x‖ = 0 is 0, as in PyTorch.
+
+    >>> import shenjing as sj
+    >>> float(sj.tensor([3.0, -4.0]).norm())
+    5.0
+    """
+    p = 2 if p == "fro" else p
+    if isinstance(p, str) or not p > 0:
+        raise ValueError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+    return Norm.apply(x, float(p), _axes_of(x, dim, axis), resolve_keepdim(keepdim, keepdims))
+
+
+def dist(a: Tensor, b: Tensor, p=2) -> Tensor:
+    """‖a - b‖_p over all elements (``torch.dist``), with :func:`norm`'s gradient (0 where a = b).
+
+    >>> import shenjing as sj
+    >>> float(sj.dist(sj.tensor([1.0, 1.0]), sj.tensor([4.0, 5.0])))
+    5.0
+    """
+    return norm(a - b, p)
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
@@ -375,11 +556,7 @@ def cumsum(x: Tensor, dim: int) -> Tensor:
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
     """``torch.gather``: out[i][j] = x[index[i][j]][j] for dim 0 (and so on); ``index`` has x's ndim."""
-    index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
-    if index.ndim != x.ndim or index.dtype.kind not in "iu":
-        raise ValueError(f"gather: index must be an integer array with {x.ndim} dims, got shape "
-                         f"{tuple(index.shape)} and dtype {index.dtype}")
-    (axis,) = normalize_axes(dim, x.ndim)
+    axis, index = _index_along(x, dim, index, "gather")
     return Gather.apply(x, index, axis)
 
 
@@ -399,3 +576,98 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     keys = -x.data if largest else x.data
     indices = np.argsort(keys, axis=axis, kind="stable")[(slice(None),) * axis + (slice(0, k),)]
     return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))
+
+
+def cumprod(x: Tensor, dim: int) -> Tensor:
+    """y_i = Π_{j<=i} x_j along ``dim`` (exact gradients at zeros too).
+
+    >>> import shenjing as sj
+    >>> sj.cumprod(sj.tensor([1, 2, 3]), 0)
+    tensor([1, 2, 6], dtype=int64)
+    """
+    (axis,) = normalize_axes(dim, x.ndim)
+    return Cumprod.apply(x, axis)
+
+
+def median(x: Tensor, dim=None, keepdim: bool = False):
+    """The lower median (element ⌊(n-1)/2⌋ in sorted order, as ``torch.median``): a scalar tensor
+    with no ``dim``, else ``(values, indices)``. The gradient goes to the median element."""
+    if dim is None:
+        return median(x.reshape(-1), 0).values
+    (axis,) = normalize_axes(dim, x.ndim)
+    order = np.argsort(x.data, axis=axis, kind="stable")
+    middle = (x.shape[axis] - 1) // 2
+    indices = order[(slice(None),) * axis + (slice(middle, middle + 1),)]
+    values = MaxAlong.apply(x, indices, axis, keepdim)
+    return ValuesIndices(values, Tensor._wrap(indices if keepdim else indices.squeeze(axis)))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The int64 indices that sort ``x`` along ``dim`` (ties keep their order; no gradient)."""
+    return sort(x, dim, descending).indices
+
+
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim=None):
+    """The distinct elements of ``x`` in ascending order (``torch.unique`` over the flattened tensor),
+    with the int64 inverse indices (x's shape) and counts when asked; no gradient."""
+    if dim is not None:
+        raise NotImplementedError("unique: only dim=None (the flattened tensor) is supported")
+    values, inverse, counts = np.unique(x.data, return_inverse=True, return_counts=True)
+    out = [Tensor._wrap(values)]
+    if return_inverse:
+        out.append(Tensor._wrap(inverse.reshape(x.shape).astype(B.int64)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(B.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(x: Tensor, weights=None, minlength: int = 0) -> Tensor:
+    """Counts of each value 0..max(x) in a 1-d non-negative integer tensor (sums of ``weights``
+    when given); no gradient."""
+    if x.ndim != 1 or x.dtype.kind not in "iu":
+        raise ValueError(f"bincount: expected a 1-d integer tensor, got shape {x.shape} and dtype {x.dtype}")
+    w = None if weights is None else (weights.data if isinstance(weights, Tensor) else np.asarray(weights))
+    counts = B.xp_of(x.data).bincount(x.data, w, minlength)
+    dtype = B.int64 if w is None else (w.dtype if w.dtype.kind == "f" else B.float64)
+    return Tensor._wrap(counts.astype(dtype))
+
+
+def _index_along(x: Tensor, dim: int, index, name: str):
+    (axis,) = normalize_axes(dim, x.ndim)
+    index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
+    if index.ndim != x.ndim or index.dtype.kind not in "iu":
+        raise ValueError(f"{name}: index must be an integer array with {x.ndim} dims, got shape "
+                         f"{tuple(index.shape)} and dtype {index.dtype}")
+    return axis, index
+
+
+def _scatter(op, x: Tensor, dim: int, index, src, name: str) -> Tensor:
+    axis, index = _index_along(x, dim, index, name)
+    if isinstance(src, Tensor) and src.dtype != x.dtype:
+        src = src.to(x.dtype)
+    return op.apply(x, src, index, axis)
+
+
+def scatter(x: Tensor, dim: int, index, src) -> Tensor:
+    """x with ``src`` (a tensor, or a scalar) written at ``index`` along ``dim`` (``torch.scatter``):
+    for dim 0, out[index[i][j]][j] = src[i][j]."""
+    return _scatter(Scatter, x, dim, index, src, "scatter")
+
+
+def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """x with ``src`` added at ``index`` along ``dim``, repeats accumulating (``torch.scatter_add``)."""
+    return _scatter(ScatterAdd, x, dim, index, src, "scatter_add")
+
+
+def index_add(x: Tensor, dim: int, index, source: Tensor, alpha=1) -> Tensor:
+    """x with alpha·source[i] added to slice index[i] along ``dim``, repeats accumulating (``torch.index_add``)."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
+    if index.ndim != 1 or source.ndim != x.ndim or source.shape[axis] != len(index):
+        raise ValueError(f"index_add: expected a 1-d index and a source with one slice per index along dim {dim}, "
+                         f"got index shape {tuple(index.shape)}, source shape {source.shape}, x shape {x.shape}")
+    shape = [1] * x.ndim
+    shape[axis] = len(index)
+    full_index = B.xp_of(index).broadcast_to(index.reshape(shape), source.shape)
+    return scatter_add(x, dim, full_index, source if alpha == 1 else source * alpha)

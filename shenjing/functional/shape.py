@@ -13,11 +13,13 @@ from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
 from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
+from .elementwise import promote, where
 
 __all__ = [
     "reshape", "view", "transpose", "permute", "swapaxes", "squeeze", "unsqueeze", "expand",
     "broadcast_to", "flatten", "concatenate", "cat", "stack", "split", "chunk", "pad", "repeat",
-    "getitem", "setitem", "clone",
+    "getitem", "setitem", "clone", "roll", "tile", "repeat_interleave", "unflatten", "movedim", "narrow",
+    "index_select", "masked_fill",
 ]
 
 
@@ -242,7 +244,15 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return Reshape.apply(x, shape)
 
 
-view = reshape
+def view(x: Tensor, *shape) -> Tensor:
+    """``reshape`` that never copies, as PyTorch's ``view``: the result shares x's memory, and a
+    tensor whose layout cannot take the new shape without a copy (a transposed or strided one)
+    raises RuntimeError; ``reshape`` copies instead."""
+    out = reshape(x, *shape)
+    if x.numel() and not B.xp_of(x.data).may_share_memory(out.data, x.data):
+        raise RuntimeError(f"view: shape {out.shape} is not compatible with the memory layout of a tensor of "
+                           f"shape {x.shape} (it is not contiguous); use .reshape(...) instead")
+    return out
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -321,11 +331,12 @@ def _tensors_arg(tensors, name: str) -> list:
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise TypeError(f"{name}: tensors are on different devices {sorted(devices)}")
-    return tensors
+    return promote(*tensors)
 
 
 def concatenate(tensors, dim: int | None = None, *, axis=None) -> Tensor:
-    """Join tensors along an existing dimension (default 0); all other dimensions must match."""
+    """Join tensors along an existing dimension (default 0); all other dimensions must match.
+    Mixed dtypes promote as ``torch.result_type`` (an int64 and a float32 tensor give float32)."""
     tensors = _tensors_arg(tensors, "concatenate")
     dim = resolve_dim(dim, axis) or 0
     ref = tensors[0].shape
@@ -404,6 +415,98 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: need at least {x.ndim} sizes for shape {x.shape}, got {sizes}")
     return Repeat.apply(x, sizes)
+
+
+class Roll(Function):
+    """Elements shifted cyclically along dims (``torch.roll``); the gradient is shifted back."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, shifts, axes):
+        ctx.shifts, ctx.axes = shifts, axes
+        return B.xp_of(x).roll(x, shifts, axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        back = -ctx.shifts if isinstance(ctx.shifts, int) else tuple(-s for s in ctx.shifts)
+        return D.dual(lambda g, s, a: B.xp_of(g).roll(g, s, a), Roll)(grad, back, ctx.axes), None, None
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """out[(i + shift) mod n] = x[i] along each of ``dims`` (over the flattened tensor when None).
+
+    >>> import shenjing as sj
+    >>> sj.roll(sj.tensor([1, 2, 3, 4]), 1)
+    tensor([4, 1, 2, 3], dtype=int64)
+    """
+    if dims is None:
+        return Roll.apply(x, int(shifts), None)
+    shifts, dims = (shifts, dims) if isinstance(dims, (tuple, list)) else ((shifts,), (dims,))
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    return Roll.apply(x, tuple(int(s) for s in shifts), tuple(normalize_axes(d, x.ndim)[0] for d in dims))
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    """``torch.tile``: ``repeat`` with missing leading repeat counts taken as 1."""
+    dims = shape_arg((dims,))
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
+    """Each element (each slice along ``dim``; of the flattened tensor when None) repeated ``repeats``
+    times in place: [a, b] -> [a, a, b, b] (``repeats`` an int or one count per element)."""
+    if dim is None:
+        x, dim = x.reshape(-1), 0
+    (axis,) = normalize_axes(dim, x.ndim)
+    counts = repeats.data if isinstance(repeats, Tensor) else repeats
+    return index_select(x, axis, np.repeat(np.arange(x.shape[axis]), B.to_numpy(np.asarray(counts))))
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Dim ``dim`` split into ``sizes`` (one may be -1): (2, 12) with dim 1, (3, 4) -> (2, 3, 4)."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    return reshape(x, x.shape[:axis] + tuple(sizes) + x.shape[axis + 1:])
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Dims ``source`` moved to positions ``destination``, the others keeping their order (``torch.movedim``)."""
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    if len(source) != len(destination):
+        raise ValueError(f"movedim: source {source} and destination {destination} must have the same length")
+    source = [normalize_axes(d, x.ndim)[0] for d in source]
+    order = [d for d in range(x.ndim) if d not in source]
+    for to, moved in sorted(zip((normalize_axes(d, x.ndim)[0] for d in destination), source)):
+        order.insert(to, moved)
+    return permute(x, tuple(order))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """x[..., start:start + length, ...] along ``dim`` (``start`` may be negative)."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    start = start + x.shape[axis] if start < 0 else start
+    if not 0 <= start <= start + length <= x.shape[axis]:
+        raise IndexError(f"narrow: start {start} and length {length} exceed dim {dim} of size {x.shape[axis]}")
+    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    """The slices of ``x`` along ``dim`` at the 1-d ``index`` (repeats allowed: their gradients add up)."""
+    (axis,) = normalize_axes(dim, x.ndim)
+    index = _index_arg(index, B.xp_of(x.data))
+    if index.ndim != 1 or index.dtype.kind not in "iu":
+        raise ValueError(f"index_select: index must be a 1-d integer tensor, got shape {index.shape} "
+                         f"and dtype {index.dtype}")
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """``value`` where the boolean ``mask`` (broadcast to x) holds, x elsewhere, in x's dtype."""
+    value = value.to(x.dtype) if isinstance(value, Tensor) else value
+    out = where(mask, value, x)
+    return out if out.dtype == x.dtype else out.to(x.dtype)
 
 
 def _index_arg(index, xp):

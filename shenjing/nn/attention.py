@@ -215,13 +215,14 @@ class TransformerEncoderLayer(Module):
 
 
 class PositionalEncoding(Module):
-    """Adds the Transformer's sinusoidal position code (seed 003 §4.1) to (N, L, d_model) inputs.
+    """Adds the Transformer's sinusoidal position code (seed 003 §4.1) to (L, N, d_model) inputs
+    ((N, L, d_model) with ``batch_first=True``), the layout of the attention layers it feeds.
 
     PE[pos, 2i] = sin(pos / 10000^{2i/d}), PE[pos, 2i+1] = cos(pos / 10000^{2i/d});
     y = dropout(x + PE[:L]). The table ``pe`` (max_len, d_model) is a non-persistent buffer.
     """
 
-    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0, batch_first: bool = True,
+    def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0, batch_first: bool = False,
                  dtype=None, device=None):
         super().__init__()
         for name, value in (("d_model", d_model), ("max_len", max_len)):

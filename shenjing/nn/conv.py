@@ -6,19 +6,13 @@ import math
 
 import numpy as np
 
-from .. import _backend as B
 from ..functional.conv import conv1d, conv2d, conv_pads, deform_conv2d, int_tuple
 from ..functional.shape import pad
 from ..tensor import Tensor
-from .module import Module, Parameter
+from .init import uniform_parameter
+from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "DepthwiseSeparableConv2d", "DeformConv2d"]
-
-
-def uniform_parameter(shape: tuple, bound: float, dtype=None, device=None) -> Parameter:
-    """A Parameter drawn from U(-bound, bound) with shenjing's seeded generator."""
-    xp = B.xp_for(device)
-    return Parameter(xp.asarray(B.rng(B.parse_device(device)).uniform(-bound, bound, shape)).astype(B.as_dtype(dtype)))
 
 
 class _ConvNd(Module):

@@ -12,10 +12,11 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import Tensor, no_grad
+from .module import Parameter
 
 __all__ = [
     "calculate_gain", "zeros_", "ones_", "constant_", "uniform_", "normal_", "xavier_uniform_", "xavier_normal_",
-    "kaiming_uniform_", "kaiming_normal_", "lecun_normal_", "orthogonal_", "trunc_normal_",
+    "kaiming_uniform_", "kaiming_normal_", "lecun_normal_", "orthogonal_", "trunc_normal_", "uniform_parameter",
 ]
 
 _LINEAR_GAIN = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -99,6 +100,17 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
         raise ValueError(f"uniform_: need a <= b, got a={a}, b={b}")
     draw = _generator(_check(tensor)).random(tensor.shape, dtype=B.float64)
     return _fill(tensor, a + (b - a) * draw)
+
+
+def uniform_parameter(shape: tuple, bound: float, dtype=None, device=None) -> Parameter:
+    """A new Parameter of ``shape`` drawn from U(-bound, bound): PyTorch's default for the weights and
+    biases of convolution and recurrent layers, with bound = 1/√fan_in (seed 001 参数初始化: uniform).
+
+    >>> p = uniform_parameter((2, 3), bound=0.5)
+    >>> p.shape, bool((abs(p.numpy()) <= 0.5).all())
+    ((2, 3), True)
+    """
+    return uniform_(Parameter(B.xp_for(device).empty(shape, dtype=B.as_dtype(dtype))), -bound, bound)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:

@@ -8,7 +8,7 @@ from .. import _backend as B
 from ..functional.activation import maxout
 from ..functional.elementwise import exp
 from ..functional.linalg import linear
-from ..functional.reduction import sum
+from ..functional.reduction import sum as reduce_sum
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -104,7 +104,7 @@ class RBF(Module):
         if x.shape[-1:] != (self.in_features,):
             raise ValueError(f"RBF: expected input of shape (*, {self.in_features}), got {x.shape}")
         c = self.centers
-        sq = sum(x * x, dim=-1, keepdim=True) - 2.0 * linear(x, c) + sum(c * c, dim=-1)
+        sq = reduce_sum(x * x, dim=-1, keepdim=True) - 2.0 * linear(x, c) + reduce_sum(c * c, dim=-1)
         return exp(-sq * exp(-2.0 * self.log_sigma))
 
     def extra_repr(self) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import Tensor, no_grad
+from ._backward_hooks import BackwardHookCall
 
 __all__ = ["Parameter", "Module"]
 
@@ -48,18 +49,28 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
             raise RuntimeError(f"{type(self).__name__}.__init__ must call super().__init__() before assigning {name}")
+        target = self._store_for(name, value)
         for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
-        elif name in self._buffers_names():
-            self._buffers[name] = value
-        else:
+            if store is not target:
+                store.pop(name, None)
+        if target is None:
             object.__setattr__(self, name, value)
             return
+        target[name] = value  # a name already registered keeps its place (parameters(), state-dict keys)
         self.__dict__.pop(name, None)
+
+    def _store_for(self, name: str, value):
+        """Where an assignment is registered: parameters, modules or buffers (None: a plain attribute).
+        None assigned to a registered parameter or submodule keeps the slot, as in PyTorch."""
+        if isinstance(value, Parameter):
+            return self._parameters
+        if isinstance(value, Module):
+            return self._modules
+        if name in self._buffers_names():
+            return self._buffers
+        if value is None:
+            return next((store for store in (self._parameters, self._modules) if name in store), None)
+        return None
 
     def _buffers_names(self):
         return self.__dict__.get("_buffer_names", ())
@@ -236,9 +247,12 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        backward_hooks = BackwardHookCall(self) if self._backward_hooks else None
+        if backward_hooks is not None:
+            args = backward_hooks.gate_inputs(args)
         out = self.forward(*args, **kwargs)
-        if self._backward_hooks:
-            out = _attach_backward_hooks(self, out)
+        if backward_hooks is not None:
+            out = backward_hooks.gate_outputs(out)
         for hook in self._forward_hooks.values():
             result = hook(self, args, out)
             if result is not None:
@@ -254,10 +268,13 @@ class Module:
         return _RemovableHandle(self._forward_hooks, hook)
 
     def register_full_backward_hook(self, hook) -> _RemovableHandle:
-        """``hook(module, grad_input, grad_output)`` runs when the gradient of the output is computed.
+        """``hook(module, grad_input, grad_output)`` runs once the gradients of the module's inputs are computed.
 
-        ``grad_input`` is given as None: shenjing records the module's output gradient
-        only. A non-None return replaces ``grad_output`` flowing back into the module.
+        ``grad_input`` holds ∂L/∂x for each positional argument (None where it is not a Tensor that
+        requires grad), ``grad_output`` ∂L/∂y for each output (None where none reached it). A non-None
+        return (a tuple as long as ``grad_input``) replaces the inputs' gradients flowing on. When no
+        input requires grad the hook runs once the outputs' gradients are known, with ``grad_input``
+        all None, as in PyTorch.
         """
         return _RemovableHandle(self._backward_hooks, hook)
 
@@ -358,24 +375,3 @@ class _RemovableHandle:
 
     def remove(self) -> None:
         self.store.pop(self.id, None)
-
-
-def _attach_backward_hooks(module: Module, out):
-    from ..autograd import Function
-
-    class BackwardHook(Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x
-
-        @staticmethod
-        def backward(ctx, grad):
-            for hook in module._backward_hooks.values():
-                result = hook(module, (None,), (Tensor._wrap(grad),))
-                if result is not None:
-                    grad = result[0].data if isinstance(result[0], Tensor) else result[0]
-            return grad
-
-    if isinstance(out, Tensor) and out.requires_grad:
-        return BackwardHook.apply(out)
-    return out

@@ -12,7 +12,7 @@ from ..functional.conv import int_tuple
 from ..functional.elementwise import where
 from ..functional.linalg import einsum
 from ..tensor import Tensor
-from .conv import uniform_parameter
+from .init import uniform_parameter
 from .linear import Linear
 from .module import Module
 

@@ -3,19 +3,19 @@
 Thin modules around ``shenjing.nn.functional`` (``recurrent_layers``, ``rnn_cell``,
 ``lstm_cell``, ``gru_cell``). Parameter names, shapes, gate order and the default
 initialisation U(-1/√H, 1/√H) are PyTorch's, so ``state_dict()`` moves between the
-two frameworks unchanged. Sequences are (N, L, features) by default
-(``batch_first=True``, seed 000 §1.1's (samples, timesteps, features)).
+two frameworks unchanged. Sequences are (L, N, features) by default, as in PyTorch; seed 000 §1.1's
+(samples, timesteps, features) layout is ``batch_first=True``.
 """
 
 from __future__ import annotations
 
 import math
 
-from .. import _backend as B
 from ..functional.recurrent import GATES, gru_cell, lstm_cell, recurrent_layers, rnn_cell
 from ..functional.shape import squeeze, unsqueeze
 from ..tensor import Tensor
-from .module import Module, Parameter
+from .init import uniform_parameter
+from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -23,12 +23,6 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 def _check_size(where: str, name: str, value) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
-
-
-def _uniform_parameter(shape: tuple, bound: float, dtype, device) -> Parameter:
-    xp = B.xp_for(device)
-    rng = B.rng(B.parse_device(device))
-    return Parameter(xp.asarray(rng.uniform(-bound, bound, shape)).astype(B.as_dtype(dtype)))
 
 
 class RNNBase(Module):
@@ -41,7 +35,7 @@ class RNNBase(Module):
     """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
                  device=None):
         super().__init__()
         where = type(self).__name__
@@ -69,7 +63,7 @@ class RNNBase(Module):
                     if kind.startswith("bias") and not bias:
                         self.register_parameter(name, None)
                     else:
-                        setattr(self, name, _uniform_parameter(shape, bound, dtype, device))
+                        setattr(self, name, uniform_parameter(shape, bound, dtype, device))
 
     @property
     def all_weights(self) -> list:
@@ -77,7 +71,7 @@ class RNNBase(Module):
         return [getattr(self, name) for name in self._weight_names]
 
     def forward(self, input: Tensor, hx=None):
-        """input (N, L, in) (or (L, N, in) without ``batch_first``, or unbatched (L, in)); hx as in
+        """input (L, N, in) (or (N, L, in) with ``batch_first=True``, or unbatched (L, in)); hx as in
         ``recurrent_layers``. Returns ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``."""
         if isinstance(input, Tensor) and input.ndim in (2, 3) and input.shape[-1] != self.input_size:
             layout = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"
@@ -97,7 +91,7 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
-        defaults = {"num_layers": 1, "bias": True, "batch_first": True, "dropout": 0.0, "bidirectional": False}
+        defaults = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False}
         for name, default in defaults.items():
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
@@ -116,7 +110,7 @@ class RNN(RNNBase):
     """Elman RNN (seed 002): h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
                  dtype=None, device=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -131,7 +125,7 @@ class _GatedRNN(RNNBase):
     _mode = ""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=None,
                  device=None):
         super().__init__(self._mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, device)
@@ -166,11 +160,11 @@ class _CellBase(Module):
         _check_size(where, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
         rows, bound = self.gates * hidden_size, 1 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform_parameter((rows, input_size), bound, dtype, device)
-        self.weight_hh = _uniform_parameter((rows, hidden_size), bound, dtype, device)
+        self.weight_ih = uniform_parameter((rows, input_size), bound, dtype, device)
+        self.weight_hh = uniform_parameter((rows, hidden_size), bound, dtype, device)
         for name in ("bias_ih", "bias_hh"):
             if bias:
-                setattr(self, name, _uniform_parameter((rows,), bound, dtype, device))
+                setattr(self, name, uniform_parameter((rows,), bound, dtype, device))
             else:
                 self.register_parameter(name, None)
 

@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 
-from ..functional.elementwise import abs
-from ..functional.reduction import sum
+from ..functional.elementwise import abs as tensor_abs
+from ..functional.reduction import sum as reduce_sum
 from ..tensor import Tensor, no_grad
 from .module import Module
 
@@ -41,12 +41,12 @@ def _total(terms: list) -> Tensor:
 
 def l1_penalty(params) -> Tensor:
     """Σ_i |w_i| over every parameter (seed 004 §2.4.3.1; add λ·penalty to the loss). Differentiable."""
-    return _total([sum(abs(p)) for p in _params(params)])
+    return _total([reduce_sum(tensor_abs(p)) for p in _params(params)])
 
 
 def l2_penalty(params) -> Tensor:
     """½ Σ_i w_i² over every parameter: the notes' ½λ||w||² with λ factored out (seed 004 §2.4.3.2)."""
-    return _total([sum(p * p) for p in _params(params)]) * 0.5
+    return _total([reduce_sum(p * p) for p in _params(params)]) * 0.5
 
 
 def param_groups_no_decay(model: Module, weight_decay: float = 0.01, no_decay=("bias", "norm")) -> list[dict]:

@@ -7,7 +7,9 @@ the update has not happened; ``trainer.batch`` is the ``(x, y)`` pair, ``trainer
 batch loss), ``on_batch_end(trainer, batch, logs)``, ``on_epoch_end(trainer, epoch, logs)``
 and ``on_fit_end(trainer)``. Epochs are counted from 1. Setting ``trainer.stop_training``
 ends ``fit`` after the current batch; ``trainer.skip_step`` skips the current update. A
-callback with state implements ``state_dict()``/``load_state_dict()``; checkpoints keep it.
+callback with state implements ``state_dict()``/``load_state_dict()``; checkpoints keep it. A run
+resumed from a checkpoint taken inside an epoch calls ``on_fit_begin`` and ``on_epoch_begin`` again,
+then goes on with the batch after the last one done.
 """
 
 from __future__ import annotations
@@ -132,33 +134,50 @@ class EarlyStopping(Callback, _Monitor):
 
 
 class ModelCheckpoint(Callback):
-    """Save the training state (``trainer.save_checkpoint``) or only the weights after epochs.
+    """Save the training state (``trainer.save_checkpoint``) or only the weights after epochs or steps.
 
-    ``path`` may hold ``{epoch}`` and logged keys (``'ckpt-{epoch:03d}-{val_loss:.3f}.npz'``).
-    With ``save_best_only`` a file is written only when ``monitor`` improves. Every file
-    is written atomically (a temporary file renamed into place): a crash never leaves a
-    half-written checkpoint. ``every`` saves every k-th epoch.
+    ``path`` may hold ``{epoch}``, ``{step}`` (the optimiser steps taken) and logged keys
+    (``'ckpt-{epoch:03d}-{val_loss:.3f}.npz'``). With ``save_best_only`` a file is written only
+    when ``monitor`` improves. Every file is written atomically (a temporary file renamed into
+    place): a crash never leaves a half-written checkpoint. ``every`` saves every k-th epoch;
+    ``every_n_train_steps`` (PyTorch Lightning's name) saves after every k-th optimiser step
+    instead, in the middle of epochs: the file holds the loader's position, so a run resumed from
+    it goes on with the next batch (``{epoch}`` is then the epoch under way, and the logged keys
+    are the batch's, ``loss``).
     """
 
     def __init__(self, path, monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = False,
-                 save_weights_only: bool = False, every: int = 1):
+                 save_weights_only: bool = False, every: int = 1, every_n_train_steps: int | None = None):
         self.path = os.fspath(path)
         self.tracker = _Monitor(monitor, mode, 0.0) if save_best_only else None
         self.save_weights_only = bool(save_weights_only)
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"ModelCheckpoint: every must be a positive integer, got {every!r}")
-        self.every = every
+        if every_n_train_steps is not None and (not isinstance(every_n_train_steps, int) or every_n_train_steps < 1):
+            raise ValueError(f"ModelCheckpoint: every_n_train_steps must be a positive integer or None, "
+                             f"got {every_n_train_steps!r}")
+        self.every, self.every_n_train_steps = every, every_n_train_steps
         self.last_path = None
+        self._saved_step = None
+
+    def on_batch_end(self, trainer, batch, logs):
+        step = trainer.global_step
+        if self.every_n_train_steps is None or step % self.every_n_train_steps or step == self._saved_step:
+            return
+        self._saved_step = step
+        self._save(trainer, logs, trainer.epoch + 1)
 
     def on_epoch_end(self, trainer, epoch, logs):
-        if epoch % self.every:
-            return
+        if self.every_n_train_steps is None and epoch % self.every == 0:
+            self._save(trainer, logs, epoch)
+
+    def _save(self, trainer, logs: dict, epoch: int) -> None:
         if self.tracker is not None:
             value = _monitored(logs, self.tracker.monitor, "ModelCheckpoint")
             if not self.tracker.improved(value):
                 return
             self.tracker.best = value
-        path = self.path.format(epoch=epoch, **logs)
+        path = self.path.format(epoch=epoch, step=trainer.global_step, **logs)
         if self.save_weights_only:
             from .checkpoint import _io
 
@@ -280,7 +299,8 @@ class NaNGuard(Callback):
 class CSVLogger(Callback):
     """Append one row per epoch (``epoch`` then the logged keys) to a CSV file, flushed at once.
 
-    The file is started afresh unless ``append=True`` or the trainer resumes from a checkpoint.
+    The file is started afresh unless ``append=True`` or the trainer resumes from a checkpoint;
+    resuming drops the rows of epochs after the checkpoint's (they are trained again).
     """
 
     def __init__(self, path, separator: str = ",", append: bool = False):
@@ -294,8 +314,14 @@ class CSVLogger(Callback):
             self.path.write_text("")
             return
         with self.path.open(newline="") as f:
-            header = next(csv.reader(f, delimiter=self.separator), None)
-        self.keys = header[1:] if header else None
+            rows = list(csv.reader(f, delimiter=self.separator))
+        self.keys = rows[0][1:] if rows else None
+        kept = rows[:1] + [row for row in rows[1:] if int(row[0]) <= trainer.epoch]
+        if trainer.epoch > 0 and len(kept) < len(rows):
+            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            with tmp.open("w", newline="") as f:
+                csv.writer(f, delimiter=self.separator).writerows(kept)
+            os.replace(tmp, self.path)
 
     def on_epoch_end(self, trainer, epoch, logs):
         new = self.keys is None

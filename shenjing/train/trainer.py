@@ -4,7 +4,9 @@ accumulated BP), with metrics, callbacks, a progress bar, History and resumable 
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +31,42 @@ def to_labels(outputs: np.ndarray) -> np.ndarray:
     if outputs.ndim >= 2 and outputs.shape[-1] > 1:
         return outputs.argmax(axis=-1)
     return (outputs.reshape(outputs.shape[:1] + (-1,))[:, 0] > 0).astype(np.int64)
+
+
+class _UpdateGuard:
+    """Ctrl-C (SIGINT) during ``fit``: one that arrives while an update is being applied is held until the
+    update is complete, so it is applied whole or not at all; at any other time it goes to the handler
+    that was in place (``KeyboardInterrupt`` by default). Installed in the main thread only."""
+
+    def __init__(self):
+        self.updating = self.held = self.installed = False
+        self.previous = None
+
+    def __enter__(self):
+        self.installed = threading.current_thread() is threading.main_thread()
+        if self.installed:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler if self.previous is None else self.previous)
+            self.installed = False
+
+    def _handle(self, signum, frame) -> None:
+        if self.updating:
+            self.held = True
+        elif callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    def done(self) -> None:
+        """The update is complete: deliver a Ctrl-C held meanwhile."""
+        self.updating = False
+        if self.held:
+            self.held = False
+            self._handle(signal.SIGINT, None)
 
 
 def _metric_functions(names) -> dict:
@@ -99,6 +137,55 @@ class _Progress:
             self.bar = None
 
 
+class _EpochTally:
+    """The running loss and labels of one training epoch, and the batches done; restorable mid-epoch."""
+
+    _COUNTS = ("batches", "total", "count", "correct")
+
+    def __init__(self, mark: dict | None = None):
+        """A new tally, or one going on from a :meth:`mark`."""
+        self.batches, self.total, self.count, self.correct = 0, 0.0, 0, 0
+        self.labels, self.preds = [], []
+        if mark is not None:
+            self.batches, self.total, self.count, self.correct = (mark[k] for k in self._COUNTS)
+            chunks, source = mark["chunks"], mark["tally"]
+            self.labels, self.preds = source.labels[:chunks], source.preds[:chunks]
+
+    def add(self, loss: float, n: int, y_true=None, y_pred=None) -> dict:
+        """Count one batch (mean loss ``loss`` over ``n`` samples); returns the live logs."""
+        self.batches += 1
+        self.total, self.count = self.total + loss * n, self.count + n
+        live = {"loss": self.total / self.count}
+        if y_true is not None:
+            self.labels.append(y_true)
+            self.preds.append(y_pred)
+            self.correct += int((y_pred == y_true).sum())
+            live["accuracy"] = self.correct / sum(len(lbl) for lbl in self.labels)
+        return live
+
+    def mark(self) -> dict:
+        """The tally as it stands (cheap: the label chunks are referenced, not copied)."""
+        return {k: getattr(self, k) for k in self._COUNTS} | {"chunks": len(self.labels), "tally": self}
+
+    @classmethod
+    def to_state(cls, mark: dict) -> dict:
+        """A :meth:`mark` as checkpoint state (numbers and arrays)."""
+        tally, chunks = mark["tally"], mark["chunks"]
+        labels, preds = (np.concatenate(tally.labels[:chunks]), np.concatenate(tally.preds[:chunks])) if chunks \
+            else (None, None)
+        return {k: mark[k] for k in cls._COUNTS} | {"labels": labels, "preds": preds}
+
+    @classmethod
+    def from_state(cls, state: dict) -> dict:
+        """The :meth:`mark` a :meth:`to_state` came from."""
+        tally = cls()
+        tally.batches, tally.total, tally.count, tally.correct = (int(state["batches"]), float(state["total"]),
+                                                                  int(state["count"]), int(state["correct"]))
+        if state["labels"] is not None:
+            tally.labels, tally.preds = [np.asarray(state["labels"])], [np.asarray(state["preds"])]
+        return tally.mark()
+
+
 class Trainer:
     """Fit a model: forward, loss, backward, update, batch after batch (seed 001 小批量 SGD steps 1-5).
 
@@ -147,6 +234,11 @@ class Trainer:
         self.interrupted = False
         self.train_loader = None
         self._pending_loader_state = None
+        self._tally = None  # the epoch under way
+        self._update_guard = _UpdateGuard()
+        # mid-epoch: the RNG, loader and tally after the last batch done, where a checkpoint or the next fit
+        # (after Ctrl-C or load_checkpoint) goes on from
+        self._boundary = None
         self.batch = self.loss = None
         self.batch_index = 0
         self._batch_dtype = B.get_default_dtype()
@@ -237,8 +329,10 @@ class Trainer:
         gradient of L = (1/m) Σ_k L_k; seed 000 §2.7), anything else mini-batch SGD (seed 001).
         ``shuffle`` reshuffles every epoch (seed 002). On Ctrl-C the current state is written
         to ``interrupt_checkpoint`` (unless None) and ``fit`` returns with ``self.interrupted``
-        set; resuming from that file repeats the interrupted epoch from the weights reached.
-        Returns the :class:`History`.
+        set. The file holds the state after the last batch done (the loader's position in the
+        epoch, the random states, the epoch's running loss), so a run resumed from it goes on
+        with the next batch and ends as the uninterrupted run would have; a Ctrl-C during an
+        update takes effect once the update is complete. Returns the :class:`History`.
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative integer, got {epochs!r}")
@@ -250,23 +344,27 @@ class Trainer:
             self.log(f"already trained for {self.epoch} epochs (asked for {epochs}); nothing to do")
             return self.history
         self._call("on_fit_begin")
-        start_rng, start_loader = B.get_rng_state(), loader.state_dict()
         try:
-            for epoch in range(self.epoch + 1, epochs + 1):
-                start_rng, start_loader = B.get_rng_state(), loader.state_dict()
-                self._run_epoch(loader, val_loader, epoch, epochs)
-                if self.stop_training:
-                    break
+            with self._update_guard:
+                for epoch in range(self.epoch + 1, epochs + 1):
+                    self._run_epoch(loader, val_loader, epoch, epochs)
+                    if self.stop_training:
+                        break
         except KeyboardInterrupt:
             self.progress.close()
             self.interrupted = True
+            if self._boundary is not None:
+                self._pending_loader_state = self._boundary["loader"]
             if interrupt_checkpoint is not None:
-                self.save_checkpoint(interrupt_checkpoint, rng_state=start_rng, loader_state=start_loader)
+                self.save_checkpoint(interrupt_checkpoint)
                 self.log(f"interrupted in epoch {self.epoch + 1}; checkpoint saved to {interrupt_checkpoint}")
             else:
                 self.log(f"interrupted in epoch {self.epoch + 1}")
         finally:
             self.progress.close()
+            self._tally = None
+            if not self.interrupted:
+                self._boundary = None
         self._call("on_fit_end")
         return self.history
 
@@ -279,6 +377,7 @@ class Trainer:
         groups = getattr(self.optimizer, "param_groups", None)
         logs["lr"] = float(groups[0]["lr"]) if groups else math.nan
         self.epoch = epoch
+        self._tally = self._boundary = None
         if self.scheduler is not None:
             step_scheduler(self.scheduler, logs)
         self.history.append(epoch, logs)
@@ -289,9 +388,14 @@ class Trainer:
         self.model.train()
         self._batch_dtype = self.dtype
         self.progress.start(epoch, epochs, len(loader))
-        total, count, correct = 0.0, 0, 0
-        labels, preds = [], []
-        for i, batch in enumerate(loader):
+        resumed = self._boundary
+        tally = self._tally = _EpochTally(None if resumed is None else resumed["in_epoch"])
+        if resumed is not None:
+            B.set_rng_state(resumed["rng"])
+        if tally.labels:  # resumed after the batches that told which metrics to track
+            self._tracked(tally.labels[0])
+        self._boundary = self._position()
+        for i, batch in enumerate(loader, start=tally.batches):
             inputs, target = self._split(batch)
             metrics = self._tracked(target)
             self.batch, self.batch_index, self.skip_step = (inputs[0] if len(inputs) == 1 else inputs, target), i, False
@@ -301,27 +405,25 @@ class Trainer:
             self.loss = self._loss(out, target)
             self.loss.backward()
             self._call("on_after_backward")
-            if not self.skip_step:
-                self.optimizer.step()
-                self.global_step += 1
-            n = int(inputs[0].shape[0])
             value = float(self.loss.item())
-            total, count = total + value * n, count + n
-            live = {"loss": total / count}
-            if metrics:
-                y_pred, y_true = to_labels(B.to_numpy(out.data)), B.to_numpy(target.data).reshape(-1)
-                y_pred = y_pred.reshape(-1)
-                labels.append(y_true)
-                preds.append(y_pred)
-                correct += int((y_pred == y_true).sum())
-                live["accuracy"] = correct / sum(len(lbl) for lbl in labels)
+            labelled = (B.to_numpy(target.data).reshape(-1), to_labels(B.to_numpy(out.data)).reshape(-1)) \
+                if metrics else ()
+            self._update_guard.updating = True
+            try:
+                if not self.skip_step:
+                    self.optimizer.step()
+                    self.global_step += 1
+                live = tally.add(value, int(inputs[0].shape[0]), *labelled)
+                self._boundary = self._position()
+            finally:
+                self._update_guard.done()
             self.progress.update(live)
             self._call("on_batch_end", i, {"loss": value})
             if self.stop_training:
                 break
         self.batch = self.loss = None
-        logs = {"loss": total / max(count, 1)}
-        logs.update(self._epoch_metrics(labels, preds))
+        logs = {"loss": tally.total / max(tally.count, 1)}
+        logs.update(self._epoch_metrics(tally.labels, tally.preds))
         return logs
 
     def _call(self, hook: str, *args) -> None:
@@ -383,12 +485,19 @@ class Trainer:
         return lr_find(self.model, self.loss_fn, self.optimizer, train, device=self.device, **kwargs)
 
     # ----- checkpoints --------------------------------------------------------------------
-    def state_dict(self, rng_state=None, loader_state=None) -> dict:
+    def _position(self) -> dict:
+        """Where training stands now: the RNG, the loader and, inside an epoch, that epoch's tally."""
+        loader = self._pending_loader_state if self._pending_loader_state is not None \
+            else self.train_loader.state_dict() if self.train_loader is not None else None
+        return {"rng": B.get_rng_state(), "loader": loader,
+                "in_epoch": None if self._tally is None else self._tally.mark()}
+
+    def state_dict(self) -> dict:
         """Everything a resumed run needs: weights, optimiser, scheduler, callbacks, RNG states,
-        epoch, step and history."""
-        if loader_state is None:
-            loader_state = self.train_loader.state_dict() if self.train_loader is not None \
-                else self._pending_loader_state
+        epoch, step and history; inside an epoch also the loader's position and the epoch's
+        running loss and labels, as they were after the last batch done."""
+        position = self._boundary or self._position()
+        in_epoch = position["in_epoch"]
         return {
             "format": CHECKPOINT_FORMAT,
             "epoch": self.epoch,
@@ -397,21 +506,24 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "callbacks": [[type(cb).__name__, cb.state_dict()] for cb in self.callbacks],
-            "rng": B.get_rng_state() if rng_state is None else rng_state,
-            "loader": loader_state,
+            "rng": position["rng"],
+            "loader": position["loader"],
+            "in_epoch": None if in_epoch is None else _EpochTally.to_state(in_epoch),
             "history": self.history.state_dict(),
         }
 
-    def save_checkpoint(self, path, rng_state=None, loader_state=None) -> Path:
+    def save_checkpoint(self, path) -> Path:
         """Write :meth:`state_dict` to ``path`` (``.npz`` or ``.safetensors``) atomically, without
-        pickle; returns the path."""
-        return save_state(self.state_dict(rng_state, loader_state), path)
+        pickle; returns the path. Called inside an epoch (by a callback, or on Ctrl-C) it records
+        the state after the last batch done, and a resumed run goes on with the next batch."""
+        return save_state(self.state_dict(), path)
 
     def load_checkpoint(self, path) -> None:
         """Restore a :meth:`save_checkpoint` file into this trainer; ``fit(epochs=E)`` then continues to E.
 
         The Trainer must be built like the one that saved it (same model, optimiser, scheduler
-        and callbacks). The data loader's random state is applied to the next ``fit``'s loader.
+        and callbacks). The data loader's random state and position are applied to the next
+        ``fit``'s loader, which must batch the data as the saved run did.
         """
         state = load_state(path)
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
@@ -429,10 +541,9 @@ class Trainer:
         for cb, (_, cb_state) in zip(self.callbacks, state["callbacks"]):
             cb.load_state_dict(cb_state)
         B.set_rng_state(state["rng"])
-        if state["loader"] is not None:
-            if self.train_loader is not None:
-                self.train_loader.load_state_dict(state["loader"])
-            else:
-                self._pending_loader_state = state["loader"]
+        self._pending_loader_state = state["loader"]  # for the loader of the next fit, whichever it is
         self.epoch, self.global_step = int(state["epoch"]), int(state["global_step"])
+        in_epoch = state.get("in_epoch")
+        self._boundary = None if in_epoch is None else {"rng": state["rng"], "loader": state["loader"],
+                                                        "in_epoch": _EpochTally.from_state(in_epoch)}
         self.history.load_state_dict(state["history"])

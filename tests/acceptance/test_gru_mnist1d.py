@@ -24,7 +24,7 @@ def one_blas_thread():
 class GRUClassifier(nn.Module):
     def __init__(self, hidden: int = 64):
         super().__init__()
-        self.gru = nn.GRU(1, hidden)
+        self.gru = nn.GRU(1, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 10)
 
     def forward(self, x):

@@ -175,3 +175,32 @@ def test_check_finite_names_the_first_bad_index():
         check_finite(sj.tensor(np.array([1.0, -np.inf])), name="features")
     assert check_finite(np.ones(3)) is not None
     assert check_finite(np.array([1, 2])) is not None
+
+
+def test_mid_epoch_state_goes_on_with_the_next_batch():
+    X, y = _data(23)
+    loader = DataLoader(TensorDataset(X, y), batch_size=5, shuffle=True, seed=2)
+    list(loader)  # a first epoch, so the generator is not at its seed
+    batches = iter(loader)
+    head = [next(batches) for _ in range(2)]
+    state = loader.state_dict()
+    tail = [b[1].numpy() for b in batches] + [b[1].numpy() for b in loader]  # the epoch's rest and the next epoch
+    assert state["batches_yielded"] == 2 and len(head) == 2
+    other = DataLoader(TensorDataset(X, y), batch_size=5, shuffle=True, seed=99)
+    other.load_state_dict(state)
+    assert other.state_dict()["batches_yielded"] == 2  # saved again before it resumes: the same position
+    resumed = [b[1].numpy() for b in other] + [b[1].numpy() for b in other]
+    assert len(resumed) == len(tail) == 3 + 5
+    for a, b in zip(resumed, tail):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_left_epoch_is_not_resumed_by_the_next_iter():
+    X, y = _data(20)
+    loader = DataLoader(TensorDataset(X, y), batch_size=5, shuffle=True, seed=4)
+    for _ in loader:
+        break
+    assert loader.state_dict()["batches_yielded"] == 0
+    assert len(list(loader)) == 4
+    with pytest.raises(ValueError, match=r"batches_yielded must be an int in \[0, 4\]"):
+        loader.load_state_dict({"generator": None, "batches_yielded": 5, "transforms": []})

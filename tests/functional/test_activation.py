@@ -39,24 +39,24 @@ CASES = {
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_parity_with_torch(torch, name, dtype):
+def test_parity_with_torch(torch, name, dtype, device):
     ours, theirs = CASES[name]
     x = _input(dtype)
     g = np.random.default_rng(1).standard_normal(x.shape).astype(dtype)
-    a = sj.tensor(x, requires_grad=True)
+    a = sj.tensor(x, requires_grad=True, device=device)
     b = torch.tensor(x, requires_grad=True)
     out_a, out_b = ours(a), theirs(torch, b)
-    assert out_a.dtype == np.dtype(dtype)
+    assert out_a.dtype == np.dtype(dtype) and out_a.device == device
     assert_close(out_a, out_b)
-    out_a.backward(g)
+    out_a.backward(sj.tensor(g, device=device))
     out_b.backward(torch.tensor(g))
     assert_close(a.grad, b.grad)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_gradcheck(name):
+def test_gradcheck(name, device):
     ours, _ = CASES[name]
-    assert gradcheck(ours, [sj.tensor(_input("float64", (2, 4), seed=3), requires_grad=True)])
+    assert gradcheck(ours, [sj.tensor(_input("float64", (2, 4), seed=3), requires_grad=True, device=device)])
 
 
 def test_softplus_is_linear_past_threshold():
@@ -94,25 +94,25 @@ def test_gelu_matches_definition():
     assert_close(F.gelu(sj.tensor(x)), expected)
 
 
-def test_prelu_parity_per_channel(torch):
+def test_prelu_parity_per_channel(torch, device):
     x = _input("float64", (4, 3, 2, 2))
     w = np.array([0.1, -0.3, 0.7])
-    a, wa = sj.tensor(x, requires_grad=True), sj.tensor(w, requires_grad=True)
+    a, wa = sj.tensor(x, requires_grad=True, device=device), sj.tensor(w, requires_grad=True, device=device)
     b, wb = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     out_a, out_b = F.prelu(a, wa), torch.nn.functional.prelu(b, wb)
     assert_close(out_a, out_b)
     g = np.random.default_rng(2).standard_normal(x.shape)
-    out_a.backward(g)
+    out_a.backward(sj.tensor(g, device=device))
     out_b.backward(torch.tensor(g))
     assert_close(a.grad, b.grad)
     assert_close(wa.grad, wb.grad)
 
 
-def test_prelu_gradcheck_and_shape_error():
-    x = sj.tensor(_input("float64", (3, 2)), requires_grad=True)
-    w = sj.tensor([0.2, 0.4], dtype="float64", requires_grad=True)
+def test_prelu_gradcheck_and_shape_error(device):
+    x = sj.tensor(_input("float64", (3, 2)), requires_grad=True, device=device)
+    w = sj.tensor([0.2, 0.4], dtype="float64", requires_grad=True, device=device)
     assert gradcheck(F.prelu, [x, w])
-    assert gradcheck(F.prelu, [x, sj.tensor([0.3], dtype="float64", requires_grad=True)])
+    assert gradcheck(F.prelu, [x, sj.tensor([0.3], dtype="float64", requires_grad=True, device=device)])
     with pytest.raises(ValueError, match="prelu"):
         F.prelu(x, sj.tensor([0.1, 0.2, 0.3]))
 

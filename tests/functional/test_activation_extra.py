@@ -22,25 +22,25 @@ def sample(seed=0, dtype=np.float64):
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_activation_matches_torch(torch, name, dtype):
+def test_activation_matches_torch(torch, name, dtype, device):
     x = sample(dtype=dtype)
-    ours, theirs = sj.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = sj.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
     out, expected = getattr(F, name)(ours), getattr(torch.nn.functional, name)(theirs)
-    assert out.dtype == np.dtype(dtype)
+    assert out.dtype == np.dtype(dtype) and out.device == device
     assert_close(out, expected)
     out.sum().backward()
     expected.sum().backward()
     # PyTorch's hardsigmoid backward uses 1/6 rounded to float32 even in float64; ours is exact
     loose = {"rtol": 1e-7} if name == "hardsigmoid" else {}
     assert_close(ours.grad, theirs.grad, **loose)
-    assert_close(getattr(nn, MODULES[name])()(sj.tensor(x)), expected)
+    assert_close(getattr(nn, MODULES[name])()(sj.tensor(x, device=device)), expected)
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activation_gradcheck(name):
+def test_activation_gradcheck(name, device):
     x = np.random.default_rng(1).uniform(-4, 4, (3, 4))
     x = x[np.abs(np.abs(x) - 3) > 1e-3].reshape(-1)  # away from the kinks at ±3
-    assert gradcheck(getattr(F, name), [sj.tensor(x, requires_grad=True)])
+    assert gradcheck(getattr(F, name), [sj.tensor(x, requires_grad=True, device=device)])
 
 
 def test_normalize_and_huber_match_torch(torch):

@@ -18,17 +18,18 @@ PRED = RNG.standard_normal((5, 3))
 TARGET = RNG.standard_normal((5, 3))
 
 
-def _run(torch, ours, theirs, inputs, dtype, grad_seed=1, n_grad=None):
+def _run(torch, ours, theirs, inputs, dtype, device, grad_seed=1, n_grad=None):
     """Compare values and the gradients of the floating inputs (the first ``n_grad`` of them, default all)."""
     n_grad = len(inputs) if n_grad is None else n_grad
     need = [x.dtype.kind == "f" and i < n_grad for i, x in enumerate(inputs)]
-    a = [sj.tensor(x.astype(dtype) if x.dtype.kind == "f" else x, requires_grad=r) for x, r in zip(inputs, need)]
+    a = [sj.tensor(x.astype(dtype) if x.dtype.kind == "f" else x, requires_grad=r, device=device)
+         for x, r in zip(inputs, need)]
     b = [torch.tensor(x.astype(dtype) if x.dtype.kind == "f" else x, requires_grad=r) for x, r in zip(inputs, need)]
     out_a, out_b = ours(*a), theirs(*b)
-    assert out_a.dtype == np.dtype(dtype)
+    assert out_a.dtype == np.dtype(dtype) and out_a.device == device
     assert_close(out_a, out_b)
     g = np.random.default_rng(grad_seed).standard_normal(out_a.shape).astype(dtype)
-    out_a.backward(g)
+    out_a.backward(sj.tensor(g, device=device))
     out_b.backward(torch.tensor(g))
     for ta, tb in zip(a, b):
         if ta.requires_grad:
@@ -46,17 +47,18 @@ PAIRWISE = {
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", sorted(PAIRWISE))
-def test_regression_losses_parity(torch, name, reduction, dtype):
+def test_regression_losses_parity(torch, name, reduction, dtype, device):
     ours, theirs, kw = PAIRWISE[name]
     _run(torch, lambda x, y: ours(x, y, reduction=reduction, **kw),
-         lambda x, y: getattr(torch.nn.functional, theirs)(x, y, reduction=reduction, **kw), [PRED, TARGET], dtype)
+         lambda x, y: getattr(torch.nn.functional, theirs)(x, y, reduction=reduction, **kw), [PRED, TARGET], dtype,
+         device)
 
 
 @pytest.mark.parametrize("name", sorted(PAIRWISE))
-def test_regression_losses_gradcheck(name):
+def test_regression_losses_gradcheck(name, device):
     ours, _, kw = PAIRWISE[name]
-    x = sj.tensor(PRED, requires_grad=True)
-    y = sj.tensor(TARGET, requires_grad=True)
+    x = sj.tensor(PRED, requires_grad=True, device=device)
+    y = sj.tensor(TARGET, requires_grad=True, device=device)
     assert gradcheck(lambda a, b: ours(a, b, reduction="sum", **kw), [x, y])
 
 
@@ -80,7 +82,7 @@ def test_float64_target_does_not_upcast_float32_input():
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("smoothing", [0.0, 0.25])
-def test_cross_entropy_parity(torch, reduction, weighted, smoothing, dtype):
+def test_cross_entropy_parity(torch, reduction, weighted, smoothing, dtype, device):
     w = WEIGHT if weighted else None
     labels = LABELS.copy()
     labels[2] = -100
@@ -88,26 +90,26 @@ def test_cross_entropy_parity(torch, reduction, weighted, smoothing, dtype):
          lambda x, y: F.cross_entropy(x, y, weight=w, reduction=reduction, label_smoothing=smoothing),
          lambda x, y: torch.nn.functional.cross_entropy(
              x, y, weight=None if w is None else torch.tensor(w.astype(dtype)), reduction=reduction,
-             label_smoothing=smoothing), [LOGITS, labels], dtype)
+             label_smoothing=smoothing), [LOGITS, labels], dtype, device)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_probability_targets_and_spatial_dims(torch, reduction):
+def test_cross_entropy_probability_targets_and_spatial_dims(torch, reduction, device):
     x = RNG.standard_normal((3, 4, 2, 2))
     y = RNG.integers(0, 4, (3, 2, 2))
     p = RNG.dirichlet(np.ones(4), size=(3, 2, 2)).transpose(0, 3, 1, 2).copy()
     w = torch.tensor(WEIGHT)
     _run(torch, lambda a, b: F.cross_entropy(a, b, weight=WEIGHT, reduction=reduction, label_smoothing=0.1),
          lambda a, b: torch.nn.functional.cross_entropy(a, b, weight=w, reduction=reduction, label_smoothing=0.1),
-         [x, y], "float64")
+         [x, y], "float64", device)
     _run(torch, lambda a, b: F.cross_entropy(a, b, weight=WEIGHT, reduction=reduction, label_smoothing=0.2),
          lambda a, b: torch.nn.functional.cross_entropy(a, b, weight=w, reduction=reduction, label_smoothing=0.2),
-         [x, p], "float64", n_grad=1)
+         [x, p], "float64", device, n_grad=1)
 
 
-def test_cross_entropy_temperature_divides_logits(torch):
+def test_cross_entropy_temperature_divides_logits(torch, device):
     _run(torch, lambda x, y: F.cross_entropy(x, y, temperature=3.0),
-         lambda x, y: torch.nn.functional.cross_entropy(x / 3.0, y), [LOGITS, LABELS], "float64")
+         lambda x, y: torch.nn.functional.cross_entropy(x / 3.0, y), [LOGITS, LABELS], "float64", device)
     x = sj.tensor(LOGITS)
     assert F.cross_entropy(x, LABELS, temperature=1.0).item() == F.cross_entropy(x, LABELS).item()
 
@@ -128,9 +130,9 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot():
 
 
 @pytest.mark.parametrize("kw", [{}, {"weight": WEIGHT, "label_smoothing": 0.3}, {"temperature": 2.0}])
-def test_cross_entropy_gradcheck(kw):
-    assert gradcheck(lambda x: F.cross_entropy(x, LABELS, **kw), [sj.tensor(LOGITS, requires_grad=True)])
-    assert gradcheck(lambda x: F.cross_entropy(x, PROBS, **kw), [sj.tensor(LOGITS, requires_grad=True)])
+def test_cross_entropy_gradcheck(kw, device):
+    assert gradcheck(lambda x: F.cross_entropy(x, LABELS, **kw), [sj.tensor(LOGITS, requires_grad=True, device=device)])
+    assert gradcheck(lambda x: F.cross_entropy(x, PROBS, **kw), [sj.tensor(LOGITS, requires_grad=True, device=device)])
 
 
 def test_cross_entropy_unbatched_and_errors():
@@ -145,47 +147,48 @@ def test_cross_entropy_unbatched_and_errors():
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_nll_loss_parity(torch, reduction):
+def test_nll_loss_parity(torch, reduction, device):
     logp = LOGITS - np.log(np.exp(LOGITS).sum(1, keepdims=True))
     labels = LABELS.copy()
     labels[0] = 5
     _run(torch, lambda x, y: F.nll_loss(x, y, weight=WEIGHT, ignore_index=5, reduction=reduction),
          lambda x, y: torch.nn.functional.nll_loss(x, y, weight=torch.tensor(WEIGHT), ignore_index=5,
-                                                   reduction=reduction), [logp, labels], "float64")
+                                                   reduction=reduction), [logp, labels], "float64", device)
 
 
-def test_nll_gradcheck():
-    assert gradcheck(lambda x: F.nll_loss(x, LABELS, weight=WEIGHT), [sj.tensor(LOGITS, requires_grad=True)])
+def test_nll_gradcheck(device):
+    x = sj.tensor(LOGITS, requires_grad=True, device=device)
+    assert gradcheck(lambda a: F.nll_loss(a, LABELS, weight=WEIGHT), [x])
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_binary_cross_entropy_parity(torch, reduction, dtype):
+def test_binary_cross_entropy_parity(torch, reduction, dtype, device):
     p = 1 / (1 + np.exp(-PRED))
     y = (TARGET > 0).astype(float) * 0.9 + 0.05
     w = RNG.random(3)
     _run(torch, lambda a, b: F.binary_cross_entropy(a, b, weight=w, reduction=reduction),
          lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, weight=torch.tensor(w.astype(dtype)),
-                                                               reduction=reduction), [p, y], dtype)
+                                                               reduction=reduction), [p, y], dtype, device)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_bce_with_logits_parity(torch, reduction, dtype):
+def test_bce_with_logits_parity(torch, reduction, dtype, device):
     x = PRED * 10
     y = (TARGET > 0).astype(float)
     w, pw = RNG.random((5, 1)), np.array([0.5, 2.0, 3.0])
     _run(torch, lambda a, b: F.binary_cross_entropy_with_logits(a, b, weight=w, pos_weight=pw, reduction=reduction),
          lambda a, b: torch.nn.functional.binary_cross_entropy_with_logits(
              a, b, weight=torch.tensor(w.astype(dtype)), pos_weight=torch.tensor(pw.astype(dtype)),
-             reduction=reduction), [x, y], dtype)
+             reduction=reduction), [x, y], dtype, device)
 
 
-def test_bce_gradchecks_and_range_check():
-    p = sj.tensor(1 / (1 + np.exp(-PRED)), requires_grad=True)
-    y = sj.tensor(np.clip(TARGET, 0.1, 0.9), requires_grad=True)
+def test_bce_gradchecks_and_range_check(device):
+    p = sj.tensor(1 / (1 + np.exp(-PRED)), requires_grad=True, device=device)
+    y = sj.tensor(np.clip(TARGET, 0.1, 0.9), requires_grad=True, device=device)
     assert gradcheck(F.binary_cross_entropy, [p, y])
-    x = sj.tensor(PRED, requires_grad=True)
+    x = sj.tensor(PRED, requires_grad=True, device=device)
     assert gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, pos_weight=[1.5, 0.5, 2.0]), [x, y])
     with pytest.raises(ValueError, match="probabilities"):
         F.binary_cross_entropy(sj.tensor(PRED), sj.tensor(TARGET))
@@ -200,7 +203,7 @@ def test_bce_with_logits_is_stable_for_large_logits():
 @pytest.mark.filterwarnings("ignore:reduction")
 @pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
 @pytest.mark.parametrize("log_target", [False, True])
-def test_kl_div_parity(torch, reduction, log_target):
+def test_kl_div_parity(torch, reduction, log_target, device):
     logp = LOGITS - np.log(np.exp(LOGITS).sum(1, keepdims=True))
     target = PROBS.copy()
     target[0, 1] = 0.0
@@ -208,16 +211,16 @@ def test_kl_div_parity(torch, reduction, log_target):
         target = np.log(PROBS)
     _run(torch, lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=log_target),
          lambda a, b: torch.nn.functional.kl_div(a, b, reduction=reduction, log_target=log_target),
-         [logp, target], "float64", n_grad=2 if log_target else 1)
+         [logp, target], "float64", device, n_grad=2 if log_target else 1)
 
 
-def test_kl_div_gradcheck_and_zero_for_equal_distributions():
-    logp = sj.tensor(np.log(PROBS), requires_grad=True)
+def test_kl_div_gradcheck_and_zero_for_equal_distributions(device):
+    logp = sj.tensor(np.log(PROBS), requires_grad=True, device=device)
     assert abs(F.kl_div(logp, PROBS, reduction="sum").item()) < 1e-12
     assert gradcheck(lambda a, b: F.kl_div(a, b, reduction="batchmean"),
-                     [logp, sj.tensor(PROBS, requires_grad=True)])
+                     [logp, sj.tensor(PROBS, requires_grad=True, device=device)])
     assert gradcheck(lambda a, b: F.kl_div(a, b, log_target=True),
-                     [logp, sj.tensor(np.log(PROBS[::-1].copy()), requires_grad=True)])
+                     [logp, sj.tensor(np.log(PROBS[::-1].copy()), requires_grad=True, device=device)])
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -103,7 +103,7 @@ def test_outputs_stay_float32_and_repeat_exactly(mode):
     x = sj.Tensor(rng.standard_normal((4, 7, 3)).astype(np.float32))
     results = []
     for _ in range(3):  # scratch buffers come back from the pool: results must not change
-        out, _ = F.recurrent_layers(x, None, weights, mode=mode)
+        out, _ = F.recurrent_layers(x, None, weights, mode=mode, batch_first=True)
         out.sum().backward()
         results.append((out.numpy().copy(), [w.grad.numpy().copy() for w in weights]))
         for w in weights:
@@ -120,7 +120,7 @@ def test_backward_twice_with_retain_graph():
     rng = np.random.default_rng(0)
     weights = [sj.Tensor(rng.standard_normal(s) * 0.3, requires_grad=True) for s in [(12, 2), (12, 4), (12,), (12,)]]
     x = sj.Tensor(rng.standard_normal((2, 3, 2)), requires_grad=True)
-    out, _ = F.recurrent_layers(x, None, weights, mode="gru")
+    out, _ = F.recurrent_layers(x, None, weights, mode="gru", batch_first=True)
     loss = (out ** 2).sum()
     loss.backward(retain_graph=True)
     first = x.grad.numpy().copy()
@@ -148,7 +148,7 @@ def test_layer_gradcheck(mode):
     def fn(x, *args):
         state = (args[0], args[1]) if mode == "lstm" else args[0]
         ws = list(args[2 if mode == "lstm" else 1:])
-        out, st = F.recurrent_layers(x, state, ws, mode=mode, num_layers=2, bidirectional=True)
+        out, st = F.recurrent_layers(x, state, ws, mode=mode, num_layers=2, bidirectional=True, batch_first=True)
         return (out,) + (st if mode == "lstm" else (st,))
 
     states = list(hx) if mode == "lstm" else [hx]
@@ -200,7 +200,7 @@ def test_no_bias_and_relu_saturation():
     rng = np.random.default_rng(5)
     w_ih, w_hh = sj.Tensor(rng.standard_normal((4, 2))), sj.Tensor(rng.standard_normal((4, 4)))
     x = sj.Tensor(rng.standard_normal((3, 6, 2)))
-    out, h_n = F.recurrent_layers(x, None, [w_ih, w_hh, None, None], mode="rnn_relu")
+    out, h_n = F.recurrent_layers(x, None, [w_ih, w_hh, None, None], mode="rnn_relu", batch_first=True)
     assert (out.numpy() >= 0).all()
     assert_close(h_n.numpy()[0], out.numpy()[:, -1])
 

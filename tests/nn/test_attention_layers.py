@@ -144,7 +144,7 @@ def test_encoder_layer_dropout_only_in_training():
 
 
 def test_positional_encoding_is_the_sinusoid():
-    pe = nn.PositionalEncoding(6, max_len=10)
+    pe = nn.PositionalEncoding(6, max_len=10, batch_first=True)
     assert "pe" not in pe.state_dict()
     x = sj.Tensor(np.zeros((2, 4, 6), np.float32))
     y = pe(x).numpy()
@@ -156,6 +156,8 @@ def test_positional_encoding_is_the_sinusoid():
     np.testing.assert_array_equal(y[0], y[1])
     with pytest.raises(ValueError, match="length"):
         pe(sj.Tensor(np.zeros((1, 11, 6), np.float32)))
+    seq_first = nn.PositionalEncoding(6, max_len=10)(sj.Tensor(np.zeros((4, 2, 6), np.float32))).numpy()
+    np.testing.assert_array_equal(seq_first, y.transpose(1, 0, 2))
 
 
 def test_defaults_are_pytorchs_sequence_first(torch):

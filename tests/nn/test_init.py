@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
+from shenjing import nn
 from shenjing.nn import init
 
 
@@ -85,3 +86,19 @@ def test_init_keeps_dtype_and_does_not_record_a_graph():
     p = sj.nn.Parameter(sj.empty(4, 4, dtype="float64"))
     init.kaiming_uniform_(p)
     assert p.dtype == np.float64 and p.grad_fn is None and p.requires_grad
+
+
+def test_uniform_parameter_is_the_one_uniform_draw(device):
+    """Conv, recurrent and pooling layers draw their U(-b, b) parameters as uniform_ does, from the seeded generator."""
+    sj.manual_seed(3)
+    p = init.uniform_parameter((40, 50), 0.25, dtype=sj.float64, device=device)
+    sj.manual_seed(3)
+    q = init.uniform_(sj.empty(40, 50, dtype=sj.float64, device=device), -0.25, 0.25)
+    assert isinstance(p, nn.Parameter) and p.requires_grad and p.device == device and p.dtype == np.float64
+    np.testing.assert_array_equal(p.numpy(), q.numpy())
+    assert np.abs(p.numpy()).max() <= 0.25 and np.abs(p.numpy()).max() > 0.24
+    sj.manual_seed(3)
+    layer = nn.Conv1d(2, 3, 4, dtype=sj.float64, device=device)
+    sj.manual_seed(3)
+    expected = init.uniform_parameter((3, 2, 4), 1 / math.sqrt(2 * 4), dtype=sj.float64, device=device)
+    np.testing.assert_array_equal(layer.weight.numpy(), expected.numpy())

@@ -131,3 +131,19 @@ def test_pytorch_style_module_helpers():
         model.load_state_dict({"0.weight": state["0.weight"]})
     result = model.load_state_dict({"0.weight": state["0.weight"]}, strict=False)
     assert "0.bias" in result.missing_keys and result.unexpected_keys == []
+
+
+def test_reassigning_a_submodule_or_parameter_keeps_its_place_as_in_torch(torch):
+    def build(lib):
+        model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU(), lib.nn.Linear(3, 1))
+        setattr(model, "0", lib.nn.Linear(2, 3))  # replaced: still first
+        layer = getattr(model, "2")
+        layer.weight = lib.nn.Parameter(lib.zeros(1, 3))  # weight stays before bias
+        setattr(model, "1", None)  # the slot stays, empty
+        return model
+
+    ours, theirs = build(sj), build(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
+    np.testing.assert_array_equal(getattr(ours, "2").weight.numpy(), np.zeros((1, 3)))

@@ -14,7 +14,6 @@ LAYERS = ["RNN", "LSTM", "GRU"]
 
 def torch_twin(torch, name, *args, **kw):
     torch.manual_seed(0)
-    kw.setdefault("batch_first", True)
     return getattr(torch.nn, name)(*args, **kw).double()
 
 
@@ -54,6 +53,19 @@ def test_module_matches_torch_with_initial_state(torch, name, batch_first):
     (tout.sum() + (tstate[0] if name == "LSTM" else tstate).sum()).backward()
     for p, tp in zip(ours.parameters(), theirs.parameters()):
         assert_close(p.grad, tp.grad)
+
+
+def test_lstm_defaults_to_torch_sequence_first_layout(torch):
+    """nn.LSTM(4, 6) on PyTorch's default (L, N, C) input: same output, h_n and c_n (layers, N, H)."""
+    theirs = torch_twin(torch, "LSTM", 4, 6)
+    ours = load_from_torch(nn.LSTM(4, 6).double(), theirs)
+    assert ours.batch_first is False
+    x = np.random.default_rng(7).standard_normal((5, 3, 4))
+    out, (h_n, c_n) = ours(sj.Tensor(x))
+    tout, (th_n, tc_n) = theirs(torch.tensor(x))
+    assert out.shape == (5, 3, 6) and h_n.shape == c_n.shape == (1, 3, 6)
+    for a, b in ((out, tout), (h_n, th_n), (c_n, tc_n)):
+        np.testing.assert_allclose(np.asarray(a), b.detach().numpy(), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -130,7 +142,7 @@ def test_gradient_clipping_bounds_exploding_rnn_gradients():
     """Seed 002/004: large recurrent weights make BPTT gradients explode; clip_grad_norm_ rescales them."""
     clip_grad_norm_ = pytest.importorskip("shenjing.nn.utils").clip_grad_norm_
     sj.manual_seed(0)
-    rnn = nn.RNN(1, 16, nonlinearity="relu")
+    rnn = nn.RNN(1, 16, nonlinearity="relu", batch_first=True)
     with sj.no_grad():
         rnn.weight_hh_l0.data[...] = 1.5 * np.eye(16, dtype=np.float32) + 0.05
     x = sj.Tensor(np.random.default_rng(5).uniform(0.5, 1.0, (4, 30, 1)).astype(np.float32))

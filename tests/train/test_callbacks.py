@@ -74,6 +74,26 @@ def test_model_checkpoint_best_only_formats_names_and_leaves_no_temp_files(tmp_p
     assert load_state(tmp_path / "full.npz")["epoch"] == 1
 
 
+def test_model_checkpoint_every_n_train_steps_best_only_on_the_batch_loss(tmp_path, moons):
+    train, _ = moons
+    losses = []
+
+    class BatchLosses(Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            losses.append(logs["loss"])
+
+    ckpt = ModelCheckpoint(tmp_path / "s{step:03d}-e{epoch}.npz", monitor="loss", save_best_only=True,
+                           save_weights_only=True, every_n_train_steps=3)
+    _trainer(callbacks=[BatchLosses(), ckpt]).fit(train, epochs=2, batch_size=10)  # 9 updates an epoch
+    best, expected = math.inf, []
+    for step in range(3, len(losses) + 1, 3):
+        if losses[step - 1] < best:
+            best = losses[step - 1]
+            expected.append(f"s{step:03d}-e{(step - 1) // 9 + 1}.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == expected and len(expected) >= 2
+    assert set(sj.io.load(ckpt.last_path)) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+
+
 def test_lr_scheduler_callback_per_batch_and_plateau(moons):
     train, val = moons
     box = {}

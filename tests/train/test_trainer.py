@@ -1,5 +1,8 @@
 """Trainer: BP modes (seed 000 §2.6-2.7, seed 001 mini-batch SGD), evaluation, validation of inputs,
-resumable checkpoints (bit-exact in float64) and Ctrl-C."""
+resumable checkpoints (bit-exact in float64, from the middle of an epoch too) and Ctrl-C."""
+
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -7,7 +10,8 @@ import pytest
 import shenjing as sj
 from shenjing import nn, optim
 from shenjing.data import DataLoader, TensorDataset, datasets
-from shenjing.train import Callback, ModelCheckpoint, Trainer, to_labels
+from shenjing.data.transforms import GaussianNoise
+from shenjing.train import Callback, LRSchedulerCallback, ModelCheckpoint, Trainer, to_labels
 
 
 def _mlp(hidden=8, dtype=None, dropout=0.0):
@@ -210,3 +214,148 @@ def test_progress_lines_when_not_a_terminal(capsys):
     silent = _trainer(_mlp(), 0.1)
     silent.fit((X, y), epochs=1)
     assert capsys.readouterr().out == ""
+
+
+class _InterruptAt(Callback):
+    """Raises KeyboardInterrupt in ``hook`` at global batch ``at`` (counted over the run from 0; None: never)."""
+
+    def __init__(self, hook="on_batch_end", at=None):
+        self.hook, self.at, self.seen = hook, at, 0
+
+    def _maybe_raise(self, hook):
+        if hook == self.hook and self.seen == self.at:
+            raise KeyboardInterrupt
+
+    def on_batch_begin(self, trainer, batch):
+        self._maybe_raise("on_batch_begin")
+
+    def on_after_backward(self, trainer):
+        self._maybe_raise("on_after_backward")
+
+    def on_batch_end(self, trainer, batch, logs):
+        self._maybe_raise("on_batch_end")
+        self.seen += 1
+
+
+def _mid_epoch_trainer(*callbacks):
+    """Float64 with dropout, momentum, an epoch schedule, a per-batch schedule, accuracy: state in every part."""
+    sj.manual_seed(0)
+    model = _mlp(16, sj.float64, dropout=0.2)
+    opt = optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+    per_batch = LRSchedulerCallback(optim.lr_scheduler.ExponentialLR(opt, gamma=0.99), interval="batch")
+    return Trainer(model, nn.CrossEntropyLoss(), opt, scheduler=optim.lr_scheduler.StepLR(opt, step_size=2),
+                   progress=False, seed=7, callbacks=[per_batch, *callbacks])
+
+
+def _noisy_moons():
+    """Moons whose inputs get fresh Gaussian noise in every batch (a random transform with its own generator)."""
+    (X, y), (Xt, yt) = datasets.moons(n_samples=130)  # 97 training samples: 8 batches of 13 or fewer
+    return TensorDataset(X.astype(np.float64), y, transform=GaussianNoise(0.05, seed=3)), (Xt, yt)
+
+
+def _assert_same_run(a, b):
+    for k, v in _weights(a).items():
+        np.testing.assert_array_equal(v, _weights(b)[k])
+    assert a.history.history == b.history.history and a.global_step == b.global_step
+
+
+@pytest.mark.parametrize("hook", ["on_batch_begin", "on_after_backward", "on_batch_end"])
+@pytest.mark.parametrize("at", [9, 15, 16], ids=["mid-epoch", "last-batch", "first-batch"])
+def test_ctrl_c_mid_epoch_resumes_with_the_next_batch_bit_exact(tmp_path, hook, at):
+    """8 batches an epoch; Ctrl-C before the update (the batch is redone) or after it (the next one follows)."""
+    train, val = _noisy_moons()
+    straight = _mid_epoch_trainer(_InterruptAt())
+    straight.fit(train, val=val, epochs=3, batch_size=13)
+
+    train, val = _noisy_moons()
+    first = _mid_epoch_trainer(_InterruptAt(hook, at))
+    first.fit(train, val=val, epochs=3, batch_size=13, interrupt_checkpoint=tmp_path / "stop.npz")
+    assert first.interrupted and first.epoch == at // 8
+    sj.manual_seed(123)
+    train, val = _noisy_moons()
+    resumed = _mid_epoch_trainer(_InterruptAt())
+    resumed.load_checkpoint(tmp_path / "stop.npz")
+    resumed.fit(train, val=val, epochs=3, batch_size=13)
+    _assert_same_run(straight, resumed)
+    assert resumed.global_step == 24
+
+
+def test_step_checkpoints_resume_mid_epoch_bit_exact(tmp_path):
+    """ModelCheckpoint(every_n_train_steps=5): files inside epochs 1-3 and after the last batch of epoch 2."""
+    train, val = _noisy_moons()
+    straight = _mid_epoch_trainer(ModelCheckpoint(tmp_path / "e{epoch}-s{step}.npz", every_n_train_steps=4))
+    straight.fit(train, val=val, epochs=3, batch_size=13)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"e{(s - 1) // 8 + 1}-s{s}.npz" for s in range(4, 25, 4))
+    for name in ("e1-s4.npz", "e2-s12.npz", "e2-s16.npz"):
+        train, val = _noisy_moons()
+        resumed = _mid_epoch_trainer(ModelCheckpoint(tmp_path / "again-{step}.npz", every_n_train_steps=4))
+        resumed.load_checkpoint(tmp_path / name)
+        resumed.fit(train, val=val, epochs=3, batch_size=13)
+        _assert_same_run(straight, resumed)
+
+
+def test_model_checkpoint_rejects_a_bad_step_interval():
+    with pytest.raises(ValueError, match="every_n_train_steps must be a positive integer"):
+        ModelCheckpoint("x.npz", every_n_train_steps=0)
+
+
+class _SigintInsideStep(optim.SGD):
+    """SGD that receives a real SIGINT after updating its first parameter in update number ``at``."""
+
+    def __init__(self, params, at=None, **kw):
+        super().__init__(params, **kw)
+        self.at, self.updates = at, 0
+
+    def step(self, closure=None):
+        self.updates += 1
+        return super().step(closure)
+
+    def _update(self, param, grad, state, group):
+        super()._update(param, grad, state, group)
+        if self.updates == self.at and param is self.param_groups[0]["params"][0].data:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _sigint_trainer(at):
+    sj.manual_seed(0)
+    model = _mlp(16, sj.float64, dropout=0.2)
+    opt = _SigintInsideStep(model.parameters(), at=at, lr=0.2, momentum=0.9)
+    return Trainer(model, nn.CrossEntropyLoss(), opt, progress=False, seed=7)
+
+
+def test_a_real_ctrl_c_inside_an_update_lets_it_finish(tmp_path):
+    train, val = _noisy_moons()
+    straight = _sigint_trainer(None)
+    straight.fit(train, val=val, epochs=2, batch_size=13)
+    train, val = _noisy_moons()
+    first = _sigint_trainer(11)
+    first.fit(train, val=val, epochs=2, batch_size=13, interrupt_checkpoint=tmp_path / "stop.npz")
+    assert first.interrupted and first.global_step == 11  # the interrupted update was applied whole
+    train, val = _noisy_moons()
+    resumed = _sigint_trainer(None)
+    resumed.load_checkpoint(tmp_path / "stop.npz")
+    resumed.fit(train, val=val, epochs=2, batch_size=13)
+    _assert_same_run(straight, resumed)
+
+
+def test_fit_after_ctrl_c_goes_on_like_the_resumed_run(tmp_path):
+    """The same trainer, fit again after Ctrl-C before an update: the batch is redone, the run ends the same."""
+    train, val = _noisy_moons()
+    straight = _mid_epoch_trainer(_InterruptAt())
+    straight.fit(train, val=val, epochs=2, batch_size=13)
+    train, val = _noisy_moons()
+    again = _mid_epoch_trainer(_InterruptAt("on_after_backward", 11))
+    again.fit(train, val=val, epochs=2, batch_size=13, interrupt_checkpoint=tmp_path / "stop.npz")
+    again.callbacks[-1].at = None
+    again.fit(train, val=val, epochs=2, batch_size=13)
+    _assert_same_run(straight, again)
+    restored = _mid_epoch_trainer(_InterruptAt())
+    restored.fit(*_noisy_moons(), epochs=1, batch_size=13)  # a loader of its own, which the checkpoint replaces
+    restored.load_checkpoint(tmp_path / "stop.npz")
+    state, saved = restored.state_dict(), sj.train.checkpoint.load_state(tmp_path / "stop.npz")
+    assert state["in_epoch"]["batches"] == saved["in_epoch"]["batches"] == 11 - 8
+    np.testing.assert_array_equal(state["in_epoch"]["labels"], saved["in_epoch"]["labels"])
+    assert state["loader"] == saved["loader"] and state["in_epoch"]["total"] == saved["in_epoch"]["total"]
+    restored.fit(*_noisy_moons(), epochs=2, batch_size=13)
+    _assert_same_run(straight, restored)

@@ -190,10 +190,13 @@ _ENGINE_FIELDS = frozenset((
 
 @functools.cache
 def _declared(cls: type, method: str, attribute: str):
-    """``cls.attribute`` as set by the class that defines the ``method`` in use: a subclass that
-    overrides ``backward`` (or ``forward``) does not inherit its parent's higher-order declaration."""
-    owner = next(k for k in cls.__mro__ if method in k.__dict__)
-    return owner.__dict__.get(attribute) or None
+    """``cls.attribute`` as declared by the class that defines the ``method`` in use or by one of its
+    subclasses: a class that overrides ``backward`` (or ``forward``) does not inherit its parent's
+    higher-order declaration."""
+    for k in cls.__mro__:
+        if attribute in k.__dict__ or method in k.__dict__:
+            return k.__dict__.get(attribute) or None
+    return None
 
 
 def _raw(grad):

@@ -102,3 +102,20 @@ def test_an_array_that_is_two_different_inputs_is_never_guessed():
     np.testing.assert_allclose(np.asarray(g), [1.0, 2.0])
     with pytest.raises(RuntimeError, match="Mul"):
         grad(g.sum(), x)
+
+
+def test_a_subclass_that_overrides_backward_does_not_inherit_the_declaration():
+    class Cube(RawCube):
+        differentiable_backward = True  # its backward uses operators only: differentiable as declared
+
+    class Rewritten(Cube):
+        @staticmethod
+        def backward(ctx, grad):
+            return 3 * np.square(ctx.x) * grad  # raw arrays again: must not pass for differentiable
+
+    x = sj.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = grad(Cube.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(np.asarray(grad(g.sum(), x)[0]), [6.0, 12.0])
+    (g,) = grad(Rewritten.apply(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="Rewritten"):
+        grad(g.sum(), x)

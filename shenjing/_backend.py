@@ -11,8 +11,11 @@ import numpy as np
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
 _default_dtype = float32
@@ -40,6 +43,46 @@ def cuda_available() -> bool:
     return cupy() is not None
 
 
+def device_count() -> int:
+    """The number of GPUs CuPy sees (0 without CuPy)."""
+    return 0 if cupy() is None else cupy().cuda.runtime.getDeviceCount()
+
+
+class device(str):
+    """A device name, as ``torch.device``: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``.
+
+    It is the string itself (so it compares equal to ``'cpu'`` or ``'cuda:0'`` and goes wherever a
+    device string does, ``.to()`` included), with PyTorch's ``type`` and ``index`` attributes.
+
+    >>> device('cuda:1').type, device('cuda:1').index, device('cpu') == 'cpu'
+    ('cuda', 1, True)
+    """
+
+    type: str
+    index: int | None
+
+    def __new__(cls, spec, index: int | None = None):
+        if isinstance(spec, device) and index is None:
+            return spec
+        text = str(spec)
+        kind, _, number = text.partition(":")
+        if kind not in ("cpu", "cuda") or (number and not number.isdigit()):
+            raise RuntimeError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {spec!r}")
+        if index is not None:
+            if number or not isinstance(index, (int, np.integer)) or index < 0:
+                raise RuntimeError(f"device index must be a non-negative integer given once, got {spec!r}, {index!r}")
+            number = str(int(index))
+        self = super().__new__(cls, f"{kind}:{number}" if number else kind)
+        self.type, self.index = kind, int(number) if number else None
+        return self
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + ("" if self.index is None else f", index={self.index}") + ")"
+
+
+_CPU, _CUDA = device("cpu"), device("cuda")
+
+
 def parse_device(device) -> str:
     """Normalise a device spec to ``'cpu'`` or ``'cuda'``; raise TypeError otherwise."""
     if device is None:
@@ -65,8 +108,8 @@ def xp_for(device: str):
     return cupy() if parse_device(device) == "cuda" else np
 
 
-def device_of(array) -> str:
-    return "cpu" if xp_of(array) is np else "cuda"
+def device_of(array) -> device:
+    return _CPU if xp_of(array) is np else _CUDA
 
 
 def to_device(array, device: str):

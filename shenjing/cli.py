@@ -27,6 +27,7 @@ TRAIN_DEFAULTS = {"dataset": "digits", "model": "mlp", "optimizer": "adam", "lr"
                   "epochs": 30, "batch_size": 32, "seed": 0, "format": "npz", "device": "cpu", "checkpoint_every": None}
 CONFIG_NAME = "config.json"
 CHECKPOINT_NAME = "checkpoint.npz"
+VALIDATION = 0.2  # share of the training set `shenjing sweep` holds out to score its points
 
 
 class UsageError(Exception):
@@ -70,10 +71,14 @@ def _gru_classifier(nn, features: int, hidden: int, classes: int):
     return GRUClassifier()
 
 
-def build_model(kind: str, shape: tuple, classes: int):
-    """The default architectures of ``shenjing train --model {mlp,cnn,gru}``."""
+def build_model(kind: str, shape: tuple, classes: int, dataset: str = "digits"):
+    """The default architectures of ``shenjing train --model {mlp,cnn,gru}`` (MNIST-1D's: shenjing/recipes.py)."""
     from . import nn
 
+    if dataset == "mnist1d" and kind in MODELS:
+        from .recipes import mnist1d_model
+
+        return mnist1d_model(kind, math.prod(shape), classes)
     if kind == "mlp":
         return nn.Sequential(nn.Linear(shape[0], 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, classes))
     if kind == "cnn" and len(shape) == 3:
@@ -164,6 +169,14 @@ def _out_dir(out, dataset: str, model: str, prefix: str = "") -> Path:
 
 
 # ----- train -------------------------------------------------------------------------------------------
+def _with_recipe(given: dict) -> dict:
+    """The defaults, then the dataset's tuned recipe for the model (shenjing/recipes.py), then ``given``."""
+    from .recipes import recipe
+
+    dataset, model = given.get("dataset", TRAIN_DEFAULTS["dataset"]), given.get("model", TRAIN_DEFAULTS["model"])
+    return {**TRAIN_DEFAULTS, **recipe(dataset, model), **given}
+
+
 def _train_config(args) -> dict:
     config = dict(TRAIN_DEFAULTS)
     if args.resume is not None:
@@ -180,25 +193,36 @@ def _train_config(args) -> dict:
             raise UsageError(f"the {config['schedule']} schedule is laid out over the {config['epochs']} epochs it "
                              "was made for; --resume cannot change --epochs (schedules none, exponential and "
                              "plateau can be extended)")
-    config.update(given)
+    config = _with_recipe(given) if args.resume is None else {**config, **given}
     for key in ("epochs", "batch_size"):
         if config[key] < 1:
             raise UsageError(f"--{key.replace('_', '-')} must be a positive integer, got {config[key]}")
     return config
 
 
-def _setup(config: dict, progress: bool = True):
-    """Data, model, optimiser, schedule and Trainer for a config (seeded)."""
+def hold_out(X, y, fraction: float, seed: int = 0) -> tuple:
+    """Split a training set into (train, validation), the last ``fraction`` of a seeded permutation
+    held out; the same split for every run, so sweeps choose on it and never on the test set."""
+    order = np.random.default_rng(seed).permutation(len(X))
+    held = max(1, round(fraction * len(X)))
+    return (X[order[held:]], y[order[held:]]), (X[order[:held]], y[order[:held]])
+
+
+def _setup(config: dict, progress: bool = True, validation: float = 0.0):
+    """Data, model, optimiser, schedule and Trainer for a config (seeded). With ``validation`` > 0
+    that share of the training set is held out and returned in place of the test split."""
     import shenjing as sj
 
     from .train import Trainer
 
     sj.manual_seed(config["seed"])
     (X, y), (Xt, yt) = load_data(config["dataset"])
+    if validation:
+        (X, y), (Xt, yt) = hold_out(X, y, validation)
     shape = input_shape(config["dataset"], config["model"], X.shape[1])
     X, Xt = _reshape(X, shape), _reshape(Xt, shape)
     classes = int(max(y.max(), yt.max())) + 1
-    model = build_model(config["model"], shape, classes)
+    model = build_model(config["model"], shape, classes, config["dataset"])
     optimizer = build_optimizer(config["optimizer"], model.parameters(), config["lr"])
     steps = math.ceil(len(X) / config["batch_size"])
     scheduler, callbacks = build_schedule(config["schedule"], optimizer, config["epochs"], steps)
@@ -237,7 +261,7 @@ def _write_outputs(trainer, config: dict, test, out: Path) -> str:
 
 
 def cmd_train(args) -> int:
-    from .train import CSVLogger, ModelCheckpoint
+    from .train import CSVLogger, Diagnostics, ModelCheckpoint
 
     config = _train_config(args)
     out = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else
@@ -248,6 +272,8 @@ def cmd_train(args) -> int:
     if config["checkpoint_every"]:
         trainer.callbacks.append(ModelCheckpoint(out / "checkpoint-step{step}.npz",
                                                  every_n_train_steps=config["checkpoint_every"]))
+    diagnostics = Diagnostics(out) if args.diagnose else None
+    trainer.callbacks += [diagnostics] if diagnostics else []
     if args.resume:
         trainer.load_checkpoint(args.resume)
     out.mkdir(parents=True, exist_ok=True)
@@ -262,6 +288,9 @@ def cmd_train(args) -> int:
         return 130
     print(f"trained to epoch {trainer.epoch} in {time.perf_counter() - start:.2f}s\n")
     print(_write_outputs(trainer, config, test, out))
+    if diagnostics:
+        warnings = diagnostics.warnings() or ["no problems found"]
+        print("\ndiagnostics (diagnostics.png, diagnostics.csv):\n" + "\n".join(f"  {w}" for w in warnings))
     return 0
 
 
@@ -317,8 +346,73 @@ def cmd_lr_find(args) -> int:
         print(f"{lr:>10g} {shown:>12} {wiggle if math.isfinite(wiggle) else float('nan'):>12.3f}{mark}")
     path = out / "lr_find.png"
     result.plot(path)
-    print(f"\nsuggested lr: {result.suggestion:g}\nplot: {path}")
+    lam, stable_lr = _sharpness_at_init(trainer, train)
+    print(f"\nsuggested lr: {result.suggestion:g}\nsharpness at initialisation: Hessian λ_max {lam:.4g} on "
+          f"{SHARPNESS_SAMPLES} training samples; plain gradient descent is stable below 2/λ_max = {stable_lr:.4g}"
+          f"\nplot: {path}")
     return 0
+
+
+SHARPNESS_SAMPLES = 256
+
+
+def _sharpness_at_init(trainer, train) -> tuple[float, float]:
+    """λ_max of the loss Hessian at the initial weights (a float64 copy of the model in eval mode, so
+    dropout does not make the loss random) on the first training samples."""
+    import copy
+
+    from . import tensor
+    from .diagnostics import sharpness
+
+    model = copy.deepcopy(trainer.model).double().eval()
+    X = tensor(np.asarray(train[0][:SHARPNESS_SAMPLES], dtype=np.float64))
+    y = tensor(np.asarray(train[1][:SHARPNESS_SAMPLES]))
+    return sharpness(lambda: trainer.loss_fn(model(X), y), list(model.parameters()))
+
+
+# ----- sweep -------------------------------------------------------------------------------------------------
+SWEEP_METRIC = "val_accuracy"
+
+
+def sweep_point(**options) -> dict:
+    """Train one point of ``shenjing sweep`` and score it on the held-out validation split."""
+    config = _with_recipe(options)
+    trainer, train, val = _setup(config, progress=False, validation=VALIDATION)
+    trainer.fit(train, epochs=config["epochs"], batch_size=config["batch_size"], interrupt_checkpoint=None)
+    scores = trainer.evaluate(val)
+    return {"train_loss": trainer.history["loss"][-1], "val_loss": scores["loss"],
+            SWEEP_METRIC: scores.get("accuracy", math.nan), "parameters": trainer.model.num_parameters()}
+
+
+def cmd_sweep(args) -> int:
+    from . import tune
+    from .viz.diagnostics import plot_sweep
+
+    grid = {dest: getattr(args, dest) for dest in (flag[2:].replace("-", "_") for flag in TRAIN_OPTIONS)
+            if getattr(args, dest) is not None}
+    out = _out_dir(args.out, "-".join(grid.get("dataset", ["digits"])), "-".join(grid.get("model", ["mlp"])),
+                   prefix="sweep-")
+    points = math.prod(len(v) for v in grid.values())
+    print(f"sweep: {points} points, {args.n_jobs} job(s); scored on {VALIDATION:.0%} of the training set held out",
+          flush=True)
+    rows = tune.sweep(sweep_point, grid or {"seed": [TRAIN_DEFAULTS["seed"]]}, n_jobs=args.n_jobs)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = list(rows[0])
+    lines = [",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in rows]
+    _write_text(out / "sweep.csv", "\n".join(lines) + "\n")
+    plot_sweep(rows, list(grid), SWEEP_METRIC, out / "sweep.png")
+    print("\n".join(f"{', '.join(f'{k}={r[k]}' for k in grid)}: {SWEEP_METRIC} {r[SWEEP_METRIC]:.4f}, "
+                    f"val_loss {r['val_loss']:.4f}" for r in rows))
+    best = max(rows, key=lambda r: r[SWEEP_METRIC])
+    print(f"\nbest: {', '.join(f'{k}={best[k]}' for k in grid)} ({SWEEP_METRIC} {best[SWEEP_METRIC]:.4f})\n"
+          f"saved: {out / 'sweep.csv'}, {out / 'sweep.png'}")
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 # ----- viz and bench ------------------------------------------------------------------------------------------
@@ -367,6 +461,38 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _choice(options):
+    def parse(text: str) -> str:
+        if text not in options:
+            raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {', '.join(options)})")
+        return text
+
+    return parse
+
+
+# the options `shenjing train` and `shenjing sweep` share: flag -> (argparse keywords, help)
+TRAIN_OPTIONS = {
+    "--dataset": ({"type": _choice(DATASETS), "metavar": "{" + ",".join(DATASETS) + "}"}, "dataset (default digits)"),
+    "--model": ({"type": _choice(MODELS), "metavar": "{" + ",".join(MODELS) + "}"},
+                "architecture (default mlp; MNIST-1D's are tuned, see shenjing/recipes.py)"),
+    "--optimizer": ({"type": _choice(tuple(OPTIMIZERS)), "metavar": "{" + ",".join(OPTIMIZERS) + "}"},
+                    "optimiser (default adam)"),
+    "--lr": ({"type": _positive_float}, "learning rate (default per optimiser: sgd 0.05, adam 2e-3)"),
+    "--schedule": ({"type": _choice(SCHEDULES), "metavar": "{" + ",".join(SCHEDULES) + "}"},
+                   "learning-rate schedule (default cosine)"),
+    "--epochs": ({"type": _positive_int}, "train up to this epoch (default 30)"),
+    "--batch-size": ({"type": _positive_int}, "mini-batch size (default 32)"),
+    "--seed": ({"type": int}, "random seed (default 0)"),
+}
+
+
+def _comma_list(parse):
+    def parse_list(text: str) -> list:
+        return [parse(item.strip()) for item in text.split(",")]
+
+    return parse_list
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shenjing", description="shenjing (神经): train and inspect neural "
                                      "networks built on NumPy.")
@@ -375,14 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and write a report, the model and plots",
                            description="Train a model (default: an MLP on the handwritten digits) and write "
                            "model, curves, confusion matrix and report into an output folder.")
-    train.add_argument("--dataset", choices=DATASETS, help="dataset (default digits)")
-    train.add_argument("--model", choices=MODELS, help="architecture (default mlp)")
-    train.add_argument("--optimizer", choices=tuple(OPTIMIZERS), help="optimiser (default adam)")
-    train.add_argument("--lr", type=_positive_float, help="learning rate (default per optimiser: sgd 0.05, adam 2e-3)")
-    train.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default cosine)")
-    train.add_argument("--epochs", type=_positive_int, help="train up to this epoch (default 30)")
-    train.add_argument("--batch-size", dest="batch_size", type=_positive_int, help="mini-batch size (default 32)")
-    train.add_argument("--seed", type=int, help="random seed (default 0)")
+    for flag, (parse, text) in TRAIN_OPTIONS.items():
+        train.add_argument(flag, dest=flag[2:].replace("-", "_"), help=text, **parse)
     train.add_argument("--format", choices=("npz", "safetensors"), help="model file format (default npz)")
     train.add_argument("--device", choices=("cpu", "cuda"), help="device (default cpu)")
     train.add_argument("--out", help="output folder (default runs/<dataset>-<model>-<time>)")
@@ -391,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also save the state every STEPS updates, mid-epoch, to checkpoint-step<N>.npz "
                             "(--resume goes on with the next batch)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
+    train.add_argument("--diagnose", action="store_true", help="watch every layer (dead ReLUs, saturation, "
+                       "gradient norms): diagnostics.png, diagnostics.csv and warnings in the report")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its dataset's test split")
@@ -410,6 +532,17 @@ def build_parser() -> argparse.ArgumentParser:
     finder.add_argument("--seed", type=int, default=0)
     finder.add_argument("--out", help="output folder for lr_find.png (default runs/lr-find-<dataset>-<model>-<time>)")
     finder.set_defaults(func=cmd_lr_find)
+
+    sweep = sub.add_parser("sweep", help="train over a grid of `shenjing train` options (comma lists), in parallel",
+                           description="Grid search: each option of `shenjing train` takes a comma list; every "
+                           "combination is trained and scored on 20%% of the training set held out (never the "
+                           "test set). Writes sweep.csv and sweep.png.")
+    for flag, (parse, text) in TRAIN_OPTIONS.items():
+        sweep.add_argument(flag, dest=flag[2:].replace("-", "_"), type=_comma_list(parse["type"]),
+                           metavar=flag[2:].upper().replace("-", "_") + "[,...]", help=text)
+    sweep.add_argument("--n-jobs", dest="n_jobs", type=int, default=1, help="parallel jobs (-1: all cores)")
+    sweep.add_argument("--out", help="output folder (default runs/sweep-<dataset>-<model>-<time>)")
+    sweep.set_defaults(func=cmd_sweep)
 
     viz = sub.add_parser("viz", help="draw the optimiser-path or schedule figures")
     viz.add_argument("what", choices=("optimizers", "schedules"))

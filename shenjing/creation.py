@@ -6,6 +6,7 @@ import numpy as np
 
 from . import _backend as B
 from .functional._util import shape_arg
+from .generator import numpy_generator
 from .tensor import Tensor
 
 __all__ = [
@@ -116,28 +117,36 @@ def linspace(start, end, steps: int, dtype=None, device=None, requires_grad: boo
     return _make(B.xp_for(device).linspace(start, end, steps).astype(B.as_dtype(dtype)), requires_grad)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform draws on [0, 1) from the seeded global generator (``shenjing.manual_seed``)."""
+def _random(draw, device, generator):
+    """``draw(rng)`` from ``generator`` (moved to ``device``) or from the global stream of ``device``."""
     device = B.parse_device(device)
-    arr = B.rng(device).random(shape_arg(shape)).astype(B.as_dtype(dtype))
+    if generator is None:
+        return draw(B.rng(device))
+    return B.to_device(draw(numpy_generator(generator)), device)
+
+
+def rand(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform draws on [0, 1) from ``generator`` or the seeded global stream (``shenjing.manual_seed``)."""
+    arr = _random(lambda g: g.random(shape_arg(shape)), device, generator).astype(B.as_dtype(dtype))
     return _make(arr, requires_grad)
 
 
-def randn(*shape, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal draws from the seeded global generator."""
-    device = B.parse_device(device)
-    arr = B.rng(device).standard_normal(shape_arg(shape)).astype(B.as_dtype(dtype))
+def randn(*shape, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal draws from ``generator`` or the seeded global stream."""
+    arr = _random(lambda g: g.standard_normal(shape_arg(shape)), device, generator).astype(B.as_dtype(dtype))
     return _make(arr, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size=(), dtype=None, device=None) -> Tensor:
+def randint(low: int, high: int | None = None, size=(), *, generator=None, dtype=None, device=None) -> Tensor:
     """Integers in [low, high) (int64 by default)."""
     if high is None:
         low, high = 0, low
-    device = B.parse_device(device)
-    arr = B.rng(device).integers(low, high, size=shape_arg((size,)) if size != () else ())
+    size = shape_arg((size,)) if size != () else ()
+    arr = _random(lambda g: g.integers(low, high, size=size), device, generator)
     return Tensor._wrap(arr.astype(B.as_dtype(dtype) if dtype is not None else B.int64))
 
 
-def randperm(n: int, device=None) -> Tensor:
-    return Tensor._wrap(B.rng(B.parse_device(device)).permutation(n).astype(B.int64))
+def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
+    """A random permutation of 0..n-1 (int64 by default)."""
+    arr = _random(lambda g: g.permutation(n), device, generator)
+    return Tensor._wrap(arr.astype(B.as_dtype(dtype) if dtype is not None else B.int64))

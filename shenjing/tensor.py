@@ -302,6 +302,10 @@ class Tensor:
     def double(self) -> Tensor:
         return self.to(B.float64)
 
+    def type(self, dtype=None):
+        """``t.type(shenjing.float)`` casts as ``t.to(dtype)`` does; ``t.type()`` names the dtype."""
+        return str(self.dtype) if dtype is None else self.to(dtype)
+
     def float(self) -> Tensor:
         return self.to(B.float32)
 

@@ -173,3 +173,39 @@ def test_resume_from_a_mid_epoch_step_checkpoint_ends_on_the_same_weights(tmp_pa
     for key in straight:
         np.testing.assert_array_equal(straight[key], resumed[key])
     assert len((tmp_path / "history.csv").read_text().strip().splitlines()) == 1 + 2
+
+
+def test_train_diagnose_writes_files_and_warns(tmp_path, capsys):
+    assert _train(tmp_path, "--optimizer", "sgd", "--lr", "1.0", "--diagnose") == 0
+    out = capsys.readouterr().out
+    assert "diagnostics (diagnostics.png, diagnostics.csv):" in out
+    assert "of ReLU units dead since epoch" in out
+    assert (tmp_path / "diagnostics.csv").read_text().startswith("epoch,module,act_mean")
+    assert (tmp_path / "diagnostics.png").stat().st_size > 1000
+
+
+def test_lr_find_reports_the_sharpness_limit(tmp_path, capsys):
+    assert main(["lr-find", "--steps", "4", "--min-lr", "0.1", "--out", str(tmp_path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("sharpness at initialisation"))
+    lam = float(line.split("λ_max ")[1].split()[0])
+    assert float(line.rsplit("= ", 1)[1]) == pytest.approx(2 / lam, rel=1e-3)
+
+
+def test_sweep_command_writes_csv_and_png_in_grid_order(tmp_path, capsys):
+    argv = ["sweep", "--lr", "0.01,0.001", "--epochs", "1", "--batch-size", "64,128", "--out", str(tmp_path)]
+    assert main(argv + ["--n-jobs", "2"]) == 0
+    lines = (tmp_path / "sweep.csv").read_text().splitlines()
+    assert lines[0].startswith("lr,epochs,batch_size,train_loss,val_loss,val_accuracy")
+    assert [x.split(",")[:3] for x in lines[1:]] == [["0.01", "1", "64"], ["0.01", "1", "128"], ["0.001", "1", "64"],
+                                                     ["0.001", "1", "128"]]
+    assert (tmp_path / "sweep.png").stat().st_size > 1000
+    assert "best: lr=0.01" in capsys.readouterr().out
+    again = tmp_path / "again"
+    assert main(["sweep", "--lr", "0.01,0.001", "--epochs", "1", "--batch-size", "64,128", "--out", str(again)]) == 0
+    assert (again / "sweep.csv").read_text() == "\n".join(lines) + "\n"  # n_jobs 1 == n_jobs 2
+
+
+def test_sweep_rejects_a_bad_value_in_a_list(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["sweep", "--lr", "0.1,-1"])
+    assert exc.value.code == 2 and "positive number" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # script -> (quick arguments, a line fragment its output must contain); adversarial.py's numbers are checked
-# in tests/train/test_adversarial.py
+# in tests/train/test_adversarial.py, port_from_pytorch.py's in tests/test_port_from_pytorch.py
 QUICK = {
     "adversarial.py": (["--epochs", "1"], "adversarial (FGSM)"),
     "char_lm.py": (["--epochs", "1", "--steps", "5"], "validation perplexity"),
@@ -18,6 +18,8 @@ QUICK = {
     "gradient_penalty.py": (["--epochs", "1"], "penalty"),
     "multi_exit.py": (["--epochs", "2"], "mean exit depth"),
     "newton.py": (["--steps", "2"], "Newton, exact Hessian"),
+    "port_from_pytorch.py": (["--epochs", "1"], "Saved PyTorch Model State to model.npz"),
+    "training_pathologies.py": (["--out", "."], "picture: training_pathologies.png"),
     "swa.py": (["--epochs", "2", "--swa-start", "1"], "SWA model test accuracy"),
 }
 

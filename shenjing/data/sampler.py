@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .. import _backend as B
+from ..generator import numpy_generator
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "WeightedRandomSampler", "ClassBalancedSampler"]
+__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "ClassBalancedSampler", "BatchSampler"]
 
 
 def make_generator(seed=None, generator=None) -> np.random.Generator:
-    """A NumPy generator: ``generator`` itself, a fresh one from ``seed``, or one seeded from
-    shenjing's global generator (so ``shenjing.manual_seed`` makes it reproducible)."""
+    """A NumPy generator: ``generator``'s stream (a :class:`shenjing.Generator` or a NumPy one), a
+    fresh one from ``seed``, or one seeded from shenjing's global generator (so
+    ``shenjing.manual_seed`` makes it reproducible)."""
     if generator is not None:
-        if not isinstance(generator, np.random.Generator):
-            raise TypeError(f"generator must be a numpy.random.Generator, got {type(generator).__name__}")
-        return generator
+        return numpy_generator(generator)
     if seed is None:
         seed = int(B.rng().integers(2**63))
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -87,6 +90,24 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a fresh random order each epoch (PyTorch's ``SubsetRandomSampler``).
+
+    >>> sorted(SubsetRandomSampler([4, 7, 9], seed=0))
+    [4, 7, 9]
+    """
+
+    def __init__(self, indices, seed: int | None = None, generator=None):
+        self.subset = np.asarray(B.to_numpy(getattr(indices, "data", indices)), dtype=np.int64).reshape(-1)
+        self.generator = make_generator(seed, generator)
+
+    def indices(self) -> np.ndarray:
+        return self.subset[self.generator.permutation(self.subset.size)]
+
+    def __len__(self) -> int:
+        return self.subset.size
+
+
 class WeightedRandomSampler(Sampler):
     """Draws index i with probability w_i / Σ_j w_j (PyTorch's ``WeightedRandomSampler``).
 
@@ -139,3 +160,27 @@ class ClassBalancedSampler(WeightedRandomSampler):
         self.class_probabilities = class_p
         weights = (class_p / counts)[inverse]
         super().__init__(weights, labels.size if num_samples is None else num_samples, True, seed, generator)
+
+
+class BatchSampler:
+    """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter unless
+    ``drop_last``), PyTorch's ``BatchSampler``; pass it to ``DataLoader(batch_sampler=...)``.
+
+    >>> list(BatchSampler(SequentialSampler(5), 2, drop_last=False))
+    [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        self.sampler = sampler
+        self.batch_size = _positive_int(batch_size, "batch_size")
+        self.drop_last = bool(drop_last)
+
+    def __iter__(self):
+        indices = iter(self.sampler)
+        while batch := [int(i) for i in itertools.islice(indices, self.batch_size)]:
+            if len(batch) == self.batch_size or not self.drop_last:
+                yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

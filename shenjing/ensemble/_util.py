@@ -57,3 +57,35 @@ def check_int(owner: str, name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _fit_seeded(estimator, X, y, seed: int, fit_kw: dict):
+    """``estimator.fit(X, y)`` with shenjing's global generator seeded by ``seed`` (and restored after),
+    so a member's randomness depends on its own seed only, not on which process fits it when."""
+    from .. import _backend as B
+
+    saved = B.get_rng_state()
+    B.manual_seed(seed)
+    try:
+        estimator.fit(X, y, **fit_kw)
+        return estimator
+    finally:
+        B.set_rng_state(saved)
+
+
+def fit_all(jobs: list, seed: int | None, n_jobs: int) -> list:
+    """Fit each ``(estimator, X, y, fit_kw)`` of ``jobs``; returns the fitted estimators in order.
+
+    Job i runs under its own seed from ``SeedSequence(seed).spawn``, so the result is the same
+    for every ``n_jobs`` (1: in this process; more: joblib's loky processes, one BLAS thread each).
+    """
+    from ..tune import parallel_map
+
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(len(jobs))]
+    return parallel_map(_fit_seeded, [(est, X, y, s, kw) for (est, X, y, kw), s in zip(jobs, seeds)], n_jobs)
+
+
+def check_n_jobs(owner: str, n_jobs) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"{owner}: n_jobs must be a positive integer or -1 (all cores), got {n_jobs!r}")
+    return int(n_jobs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import aligned_proba, as_array, check_estimator, check_fitted, check_int
+from ._util import aligned_proba, as_array, check_estimator, check_fitted, check_int, check_n_jobs, fit_all
 from .averaging import average
 
 __all__ = ["Bagging"]
@@ -22,10 +22,13 @@ class Bagging:
     the members' predictions (regression). With ``oob_score=True``, ``oob_score_`` is the accuracy
     (classification) or R² (regression) of each sample's prediction by the members that did not
     see it, over the samples that were out of bag at least once.
+
+    ``n_jobs`` members are fitted at a time in joblib processes; each member's fit runs with
+    shenjing's generator seeded from ``seed`` and its index, so results do not depend on ``n_jobs``.
     """
 
     def __init__(self, factory, n_estimators: int = 10, max_samples: float = 1.0, oob_score: bool = False,
-                 seed: int | None = None):
+                 seed: int | None = None, n_jobs: int = 1):
         if not callable(factory):
             raise TypeError(f"Bagging: factory must be a callable returning an estimator, got {type(factory).__name__}")
         if not isinstance(max_samples, (int, float, np.floating)) or not 0 < max_samples <= 1:
@@ -33,6 +36,7 @@ class Bagging:
         self.factory, self.max_samples = factory, float(max_samples)
         self.n_estimators = check_int("Bagging", "n_estimators", n_estimators)
         self.oob_score, self.seed = oob_score, seed
+        self.n_jobs = check_n_jobs("Bagging", n_jobs)
 
     def fit(self, X, y, **fit_kw) -> Bagging:
         """Fit ``n_estimators`` members, each on its own bootstrap sample; ``fit_kw`` go to every member's fit."""
@@ -44,11 +48,9 @@ class Bagging:
         rng = np.random.default_rng(self.seed)
         size = max(1, round(self.max_samples * n))
         self.bootstrap_indices_ = [rng.integers(0, n, size) for _ in range(self.n_estimators)]
-        self.estimators_ = []
-        for idx in self.bootstrap_indices_:
-            member = check_estimator(self.factory(), "Bagging factory()")
-            member.fit(X[idx], y[idx], **fit_kw)
-            self.estimators_.append(member)
+        members = [check_estimator(self.factory(), "Bagging factory()") for _ in self.bootstrap_indices_]
+        jobs = [(m, X[idx], y[idx], fit_kw) for m, idx in zip(members, self.bootstrap_indices_)]
+        self.estimators_ = fit_all(jobs, self.seed, self.n_jobs)
         self.is_classifier_ = all(hasattr(m, "predict_proba") for m in self.estimators_)
         if self.is_classifier_:
             self.classes_ = np.unique(y)

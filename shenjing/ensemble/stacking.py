@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import aligned_proba, as_array, check_estimator, check_fitted, check_int, clone
+from ._util import aligned_proba, as_array, check_estimator, check_fitted, check_int, check_n_jobs, clone, fit_all
 
 __all__ = ["StackingClassifier", "stratified_folds"]
 
@@ -39,11 +39,13 @@ class StackingClassifier:
     any object with that API), or ``(name, estimator)`` pairs. ``final_estimator`` defaults to
     multinomial logistic regression, ``shenjing.sklearn.NeuralNetClassifier(nn.Linear, ...)``
     (needs scikit-learn). Attributes after ``fit``: ``classes_``, ``estimators_``,
-    ``final_estimator_``, ``folds_`` (fold of each sample), ``oof_features_``.
+    ``final_estimator_``, ``folds_`` (fold of each sample), ``oof_features_``. ``n_jobs`` base
+    fits run at a time in joblib processes, each with shenjing's generator seeded from ``seed``
+    and its index, so results do not depend on ``n_jobs``.
     """
 
     def __init__(self, estimators, final_estimator=None, cv: int = 5, passthrough: bool = False,
-                 seed: int | None = None):
+                 seed: int | None = None, n_jobs: int = 1):
         pairs = [e if isinstance(e, tuple) else (type(e).__name__, e) for e in estimators]
         if not pairs:
             raise ValueError("StackingClassifier: estimators must hold at least one estimator")
@@ -52,6 +54,7 @@ class StackingClassifier:
         self.estimators = pairs
         self.final_estimator = final_estimator
         self.cv, self.passthrough, self.seed = cv, passthrough, seed
+        self.n_jobs = check_n_jobs("StackingClassifier", n_jobs)
 
     def _final(self):
         if self.final_estimator is not None:
@@ -72,15 +75,17 @@ class StackingClassifier:
             raise ValueError(f"StackingClassifier.fit: X has {len(X)} samples but y has {len(y)}")
         self.classes_ = np.unique(y)
         self.folds_ = stratified_folds(y, self.cv, self.seed)
+        held = [self.folds_ == k for k in range(self.cv)]
+        jobs = [(clone(est), X[~h], y[~h], fit_kw) for h in held for _, est in self.estimators]
+        jobs += [(clone(est), X, y, fit_kw) for _, est in self.estimators]
+        fitted = fit_all(jobs, self.seed, self.n_jobs)
         oof = [np.zeros((len(X), len(self.classes_))) for _ in self.estimators]
-        for k in range(self.cv):
-            held = self.folds_ == k
-            for t, (_, est) in enumerate(self.estimators):
-                member = clone(est).fit(X[~held], y[~held], **fit_kw)
-                oof[t][held] = aligned_proba(member, X[held], self.classes_)
+        for k, h in enumerate(held):
+            for t in range(len(self.estimators)):
+                oof[t][h] = aligned_proba(fitted[k * len(self.estimators) + t], X[h], self.classes_)
         self.oof_features_ = self._features(oof, X)
         self.final_estimator_ = self._final().fit(self.oof_features_, y)
-        self.estimators_ = [clone(est).fit(X, y, **fit_kw) for _, est in self.estimators]
+        self.estimators_ = fitted[-len(self.estimators):]
         return self
 
     def transform(self, X) -> np.ndarray:

@@ -125,7 +125,7 @@ def _batch_chunks(n: int, sample_bytes: int, xp=np) -> list:
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
-class _Lowering:
+class Lowering:
     """The im2col lowering of one convolution, done a batch chunk at a time: each chunk's column
     matrices (G, rows, kh·kw·C/G) are built in one cache-sized buffer and multiplied while they are
     hot, so the whole column matrix never exists (the backward rebuilds a chunk where it needs it).
@@ -177,32 +177,21 @@ class Conv2dFunction(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, geom):
-        xp = B.xp_of(x)
-        n, _, h, w = x.shape
-        o, cg, kh, kw = weight.shape
-        g = geom.groups
-        out_hw = tuple(conv_out_size(*a) for a in zip((h, w), (kh, kw), geom.stride, geom.pads, geom.dilation))
-        low = _Lowering(x, out_hw, (kh, kw), geom)
-        wm = weight.reshape(g, o // g, cg, kh, kw).transpose(0, 1, 3, 4, 2).reshape(g, o // g, kh * kw * cg)
-        out = xp.empty((n, *out_hw, o), dtype=x.dtype)
-        for start, stop in low.chunks:
-            _group_matmul(low.cols(start, stop), wm.transpose(0, 2, 1), _by_group(out, start, stop, g))
-            if bias is not None:
-                out[start:stop] += bias
+        out, low, wm = conv_forward(x, weight, bias, geom)
         need_x, need_w = ctx.needs_input_grad[:2] or (False, False)
         ctx.low = low if need_w else None
         ctx.wm = wm if need_x else None
-        ctx.meta = (x.shape, weight.shape, low.padded_shape(), out_hw, geom)
-        return out.transpose(0, 3, 1, 2)
+        ctx.meta = (x.shape, weight.shape, low.padded_shape(), out.shape[2:], geom)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         x_shape, w_shape, xl_shape, out_hw, geom = ctx.meta
         need_x, need_w, need_b, _ = ctx.needs_input_grad
         gl = grad.transpose(0, 2, 3, 1)
-        gb = _column_sums(gl.reshape(-1, w_shape[0])) if need_b else None
-        gw = _weight_grad(gl, ctx.low, w_shape) if need_w else None
-        gx = _input_grad(gl, ctx.wm, x_shape, xl_shape, w_shape[2:], out_hw, geom) if need_x else None
+        gb = column_sums(gl.reshape(-1, w_shape[0])) if need_b else None
+        gw = weight_grad(gl, ctx.low, w_shape) if need_w else None
+        gx = input_grad(gl, ctx.wm, x_shape, xl_shape, w_shape[2:], out_hw, geom) if need_x else None
         return gx, gw, gb, None
 
 
@@ -233,12 +222,36 @@ def _conv2d_composite(x, weight, bias, geom):
 Conv2dFunction.composite = staticmethod(_conv2d_composite)
 
 
-def _column_sums(m):
+def conv_forward(x, weight, bias, geom: Geometry):
+    """The convolution on arrays: (output (N, O, Ho, Wo) as a channels-last view, the lowering, the
+    weight as (G, O/G, kh·kw·C/G) matrices)."""
+    xp = B.xp_of(x)
+    n, _, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    g = geom.groups
+    out_hw = tuple(conv_out_size(*a) for a in zip((h, w), (kh, kw), geom.stride, geom.pads, geom.dilation))
+    low = Lowering(x, out_hw, (kh, kw), geom)
+    wm = weight_matrices(weight, g)
+    out = xp.empty((n, *out_hw, o), dtype=x.dtype)
+    for start, stop in low.chunks:
+        _group_matmul(low.cols(start, stop), wm.transpose(0, 2, 1), _by_group(out, start, stop, g))
+        if bias is not None:
+            out[start:stop] += bias
+    return out.transpose(0, 3, 1, 2), low, wm
+
+
+def weight_matrices(weight, groups: int):
+    """A weight (O, C/G, kh, kw) as G matrices (O/G, kh·kw·C/G), the column order of the lowering."""
+    o, cg, kh, kw = weight.shape
+    return weight.reshape(groups, o // groups, cg, kh, kw).transpose(0, 1, 3, 4, 2).reshape(groups, o // groups, -1)
+
+
+def column_sums(m):
     """Σ over the rows of a 2-d array, as one matrix-vector product."""
     return B.xp_of(m).ones(m.shape[0], dtype=m.dtype) @ m
 
 
-def _weight_grad(gl, low: _Lowering, w_shape: tuple):
+def weight_grad(gl, low: Lowering, w_shape: tuple):
     """dW[g]ᵀ = Σ_chunks cols[g]ᵀ · grad[g], the column matrices rebuilt chunk by chunk."""
     o, cg, kh, kw = w_shape
     g = low.geom.groups
@@ -249,7 +262,7 @@ def _weight_grad(gl, low: _Lowering, w_shape: tuple):
     return gwt.reshape(g, kh, kw, cg, o // g).transpose(0, 4, 3, 1, 2).reshape(w_shape)
 
 
-def _input_grad(gl, wm, x_shape, xl_shape, kernel, out_hw, geom):
+def input_grad(gl, wm, x_shape, xl_shape, kernel, out_hw, geom):
     """Input gradient, chunk by chunk and tap by tap: the gradient reaching kernel tap (i, j) is
     grad · W[:, :, i, j] (one GEMM per group), added to the input positions that tap read (one
     strided slice-add)."""

@@ -21,7 +21,7 @@ import numpy as np
 from .. import _backend as B
 from ..tensor import Tensor
 
-__all__ = ["save", "load", "flatten_state", "unflatten_state"]
+__all__ = ["save", "load", "flatten_state", "unflatten_state", "StateDict"]
 
 _FORMATS = (".npz", ".safetensors")
 _ST_DTYPES = {
@@ -152,6 +152,24 @@ def _umask() -> int:
     return mask
 
 
+class StateDict(OrderedDict):
+    """What :func:`load` returns: the flat '.'-joined keys, where a missing key that is a prefix gives the
+    part below it, so a checkpoint saved as ``{'model': ..., 'epoch': 3}`` reads back as PyTorch code
+    expects (``model.load_state_dict(ckpt['model'])``, ``int(ckpt['epoch'])``).
+
+    >>> ckpt = StateDict({"model.weight": 1, "model.bias": 2, "epoch": 3})
+    >>> dict(ckpt["model"]), ckpt["epoch"]
+    ({'weight': 1, 'bias': 2}, 3)
+    """
+
+    def __missing__(self, key):
+        prefix = f"{key}."
+        part = StateDict((k[len(prefix):], v) for k, v in self.items() if k.startswith(prefix))
+        if not part:
+            raise KeyError(key)
+        return part
+
+
 def _read_npz(path) -> OrderedDict:
     with np.load(path, allow_pickle=False) as archive:
         return OrderedDict((k, archive[k]) for k in archive.files)
@@ -186,17 +204,24 @@ def _read_safetensors(path) -> OrderedDict:
     return out
 
 
-def load(path) -> OrderedDict:
+def load(path, map_location=None, weights_only: bool = True) -> StateDict:
     """Read a file written by :func:`save` (or any .npz / .safetensors of plain arrays) into an
-    ordered dict of NumPy arrays. Never unpickles; a truncated or corrupt file raises ValueError.
+    ordered dict of arrays (a :class:`StateDict`). Never unpickles; a corrupt file raises ValueError.
+
+    ``map_location`` (a device: ``'cpu'``, ``'cuda'``) places the arrays (NumPy arrays on the CPU
+    by default); ``weights_only`` is accepted for ported code and is always true here.
     """
     fmt = _format(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"io.load: no such file {os.fspath(path)!r}")
+    if not weights_only:
+        raise ValueError("io.load: weights_only=False would need pickle, which shenjing never loads")
     reader = _read_npz if fmt == ".npz" else _read_safetensors
     try:
-        return reader(path)
+        state = reader(path)
     except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile, UnicodeDecodeError,
             struct.error) as err:
         raise ValueError(f"io.load: {os.fspath(path)!r} is corrupt, truncated or not a plain-array "
                          f"{fmt} file ({type(err).__name__}: {err})") from None
+    device = "cpu" if map_location is None else B.parse_device(map_location)
+    return StateDict((k, B.to_device(v, device)) for k, v in state.items())

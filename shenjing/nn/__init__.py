@@ -15,3 +15,4 @@ from .norm import *  # noqa: F403
 from .pool import *  # noqa: F403
 from .recurrent import *  # noqa: F403
 from .summary import *  # noqa: F403
+from .upsample import *  # noqa: F403

@@ -7,6 +7,7 @@ Seed 003 §4.1 (self-attention & Transformer), seed 004 §2.3.4 (self-attention 
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -22,11 +23,12 @@ from ..functional.shape import reshape, split, squeeze, transpose, unsqueeze
 from ..tensor import Tensor
 from . import init
 from .dropout import Dropout
+from .containers import ModuleList
 from .linear import Linear
 from .module import Module, Parameter
 from .norm import LayerNorm
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "PositionalEncoding"]
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "PositionalEncoding"]
 
 
 def _empty_parameter(shape: tuple, dtype, device) -> Parameter:
@@ -212,6 +214,36 @@ class TransformerEncoderLayer(Module):
             return x + self._ff_block(self.norm2(x))
         x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._ff_block(x))
+
+
+class TransformerEncoder(Module):
+    """A stack of ``num_layers`` copies of ``encoder_layer`` (seed 003 §4.1: the encoder is N identical
+    blocks), then ``norm`` if given, PyTorch's ``TransformerEncoder``. The copies are independent
+    (deep copies, so they start from the same weights); parameters are named ``layers.i.*``.
+
+    >>> import shenjing as sj
+    >>> layer = TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, batch_first=True)
+    >>> TransformerEncoder(layer, num_layers=2)(sj.randn(3, 5, 8)).shape
+    (3, 5, 8)
+    """
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True):
+        super().__init__()  # the last two are accepted for PyTorch code; they only choose PyTorch's fast paths
+        if not isinstance(encoder_layer, Module):
+            raise TypeError(f"TransformerEncoder: encoder_layer must be a Module, got {type(encoder_layer).__name__}")
+        if not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError(f"TransformerEncoder: num_layers must be a positive int, got {num_layers!r}")
+        self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src: Tensor, mask=None, src_key_padding_mask=None, is_causal: bool | None = None) -> Tensor:
+        """src (L, N, d_model), or (N, L, d_model) when the layer is ``batch_first``; the same shape out."""
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)
 
 
 class PositionalEncoding(Module):

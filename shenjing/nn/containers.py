@@ -1,4 +1,4 @@
-"""Containers: Sequential, ModuleList, ModuleDict, and the trivial Identity and Flatten layers."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, and the trivial Identity and Flatten layers."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from collections import OrderedDict
 
 from ..functional.shape import flatten
 from ..tensor import Tensor
-from .module import Module
+from .module import Module, Parameter
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Residual"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "Identity", "Flatten", "Residual"]
 
 
 class Sequential(Module):
@@ -113,6 +113,56 @@ class ModuleDict(Module):
 
     def items(self):
         return self._modules.items()
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as ``'0'``, ``'1'``, ... (PyTorch's ``ParameterList``).
+
+    A Tensor that is not yet a Parameter is wrapped into one, as in PyTorch.
+
+    >>> import shenjing as sj
+    >>> weights = ParameterList([sj.ones(2), sj.zeros(3)])
+    >>> [name for name, _ in weights.named_parameters()], len(weights)
+    (['0', '1'], 2)
+    """
+
+    def __init__(self, values=()):
+        super().__init__()
+        self.extend(values)
+
+    def append(self, value) -> ParameterList:
+        self.register_parameter(str(len(self)), _as_parameter(value))
+        return self
+
+    def extend(self, values) -> ParameterList:
+        for value in values:
+            self.append(value)
+        return self
+
+    def __getitem__(self, index: int) -> Parameter:
+        return list(self._parameters.values())[index]
+
+    def __setitem__(self, index: int, value) -> None:
+        name = list(self._parameters)[index]
+        self._parameters[name] = _as_parameter(value)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+                         for i, p in enumerate(self))
+
+
+def _as_parameter(value) -> Parameter:
+    if isinstance(value, Parameter):
+        return value
+    if not isinstance(value, Tensor):
+        raise TypeError(f"ParameterList: items must be Tensors or Parameters, got a {type(value).__name__}")
+    return Parameter(value)
 
 
 class Identity(Module):

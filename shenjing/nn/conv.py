@@ -7,12 +7,13 @@ import math
 import numpy as np
 
 from ..functional.conv import conv1d, conv2d, conv_pads, deform_conv2d, int_tuple
+from ..functional.conv_transpose import conv_transpose1d, conv_transpose2d, transposed_size
 from ..functional.shape import pad
 from ..tensor import Tensor
 from .init import uniform_parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "DepthwiseSeparableConv2d", "DeformConv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "DepthwiseSeparableConv2d", "DeformConv2d"]
 
 
 class _ConvNd(Module):
@@ -44,13 +45,16 @@ class _ConvNd(Module):
         self.stride = int_tuple(stride, nd, "stride")
         self.dilation = int_tuple(dilation, nd, "dilation")
         self.padding = padding if isinstance(padding, str) else int_tuple(padding, nd, "padding", minimum=0)
-        fan_in = in_channels // groups * math.prod(self.kernel_size)
-        bound = 1 / math.sqrt(fan_in)
-        self.weight = uniform_parameter((out_channels, in_channels // groups, *self.kernel_size), bound, dtype, device)
+        shape = self._weight_shape()
+        bound = 1 / math.sqrt(math.prod(shape[1:]))  # fan_in
+        self.weight = uniform_parameter(shape, bound, dtype, device)
         if bias:
             self.bias = uniform_parameter((out_channels,), bound, dtype, device)
         else:
             self.register_parameter("bias", None)
+
+    def _weight_shape(self) -> tuple:
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     def _padded(self, x: Tensor):
         """(input, padding) for the convolution: non-zero padding modes pad the input explicitly first."""
@@ -91,6 +95,60 @@ class Conv1d(_ConvNd):
         x, padding = self._padded(x)
         padding = padding if isinstance(padding, (str, int)) else padding[0]
         return conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """2-d transposed convolution layer, PyTorch's ``ConvTranspose2d`` (see
+    :func:`shenjing.nn.functional.conv_transpose2d`): (N, C_in, H, W) -> (N, C_out, H_out, W_out),
+    H_out = (H - 1)·s - 2p + d·(k - 1) + output_padding + 1. ``weight`` is (C_in, C_out/groups, kh, kw),
+    initialised as PyTorch's with fan_in = C_out/groups · kh·kw. ``forward(x, output_size)`` may name the
+    wanted output size instead of ``output_padding``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         dtype=dtype, device=device)
+        self.output_padding = int_tuple(output_padding, self._nd, "output_padding", minimum=0)
+
+    def _weight_shape(self) -> tuple:
+        return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+
+    def _output_padding(self, x: Tensor, output_size) -> tuple:
+        if output_size is None:
+            return self.output_padding
+        wanted = tuple(output_size)[-self._nd:]
+        smallest = [transposed_size(*a, 0, d) for a, d in
+                    zip(zip(x.shape[-self._nd:], self.kernel_size, self.stride, self.padding), self.dilation)]
+        extra = tuple(int(w) - m for w, m in zip(wanted, smallest))
+        if len(wanted) != self._nd or any(not 0 <= e < max(s, d) for e, s, d in zip(extra, self.stride,
+                                                                                     self.dilation)):
+            raise ValueError(f"{type(self).__name__}: output_size {tuple(output_size)} is not reachable from input "
+                             f"shape {tuple(x.shape)}; the smallest output is {tuple(smallest)}")
+        return extra
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        return conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(x, output_size), self.groups, self.dilation)
+
+    def extra_repr(self) -> str:
+        extra = f", output_padding={self.output_padding}" if any(self.output_padding) else ""
+        return super().extra_repr().replace(", bias=", extra + ", bias=")
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """1-d transposed convolution layer, PyTorch's ``ConvTranspose1d``: (N, C_in, L) -> (N, C_out, L_out)."""
+
+    _nd = 1
+
+    def forward(self, x: Tensor, output_size=None) -> Tensor:
+        (output_padding,) = self._output_padding(x, output_size)
+        return conv_transpose1d(x, self.weight, self.bias, self.stride[0], self.padding[0], output_padding,
+                                self.groups, self.dilation[0])
 
 
 class DepthwiseSeparableConv2d(Module):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..functional.dropout import dropout
+from ..functional.dropout import dropout, dropout1d, dropout2d
 from ..tensor import Tensor
 from .module import Module
 
-__all__ = ["Dropout", "MultiSampleDropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "MultiSampleDropout"]
 
 
 def _check_p(p: float, name: str) -> float:
@@ -33,6 +33,29 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, scale={self.scale!r}"
+
+
+class Dropout1d(Module):
+    """Zeroes whole channels of (N, C, L) inputs while training (see :func:`shenjing.nn.functional.dropout1d`)."""
+
+    _fn = staticmethod(dropout1d)
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()  # ``inplace`` is accepted for PyTorch code; the input is never overwritten
+        self.p = _check_p(p, type(self).__name__)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._fn(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout2d(Dropout1d):
+    """Zeroes whole feature maps of (N, C, H, W) inputs while training (see
+    :func:`shenjing.nn.functional.dropout2d`)."""
+
+    _fn = staticmethod(dropout2d)
 
 
 class MultiSampleDropout(Module):

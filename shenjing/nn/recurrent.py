@@ -9,6 +9,7 @@ two frameworks unchanged. Sequences are (L, N, features) by default, as in PyTor
 
 from __future__ import annotations
 
+import functools
 import math
 
 from ..functional.recurrent import GATES, gru_cell, lstm_cell, recurrent_layers, rnn_cell
@@ -16,6 +17,7 @@ from ..functional.shape import squeeze, unsqueeze
 from ..tensor import Tensor
 from .init import uniform_parameter
 from .module import Module
+from .utils.rnn import PackedSequence, forward_packed
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -71,8 +73,11 @@ class RNNBase(Module):
         return [getattr(self, name) for name in self._weight_names]
 
     def forward(self, input: Tensor, hx=None):
-        """input (L, N, in) (or (N, L, in) with ``batch_first=True``, or unbatched (L, in)); hx as in
-        ``recurrent_layers``. Returns ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``."""
+        """input (L, N, in) (or (N, L, in) with ``batch_first=True``, or unbatched (L, in), or a
+        :class:`~shenjing.nn.utils.rnn.PackedSequence`); hx as in ``recurrent_layers``. Returns
+        ``(output, h_n)`` or, for the LSTM, ``(output, (h_n, c_n))``; a packed input gives a packed output."""
+        if isinstance(input, PackedSequence):
+            return forward_packed(functools.partial(self._run, batch_first=False), input, hx)
         if isinstance(input, Tensor) and input.ndim in (2, 3) and input.shape[-1] != self.input_size:
             layout = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"
             raise ValueError(f"{type(self).__name__}: expected input {layout} with input_size={self.input_size}, "
@@ -81,13 +86,16 @@ class RNNBase(Module):
         if unbatched:
             input = unsqueeze(input, 0 if self.batch_first else 1)
             hx = _map_state(hx, lambda h: unsqueeze(h, 1))
-        output, state = recurrent_layers(input, hx, self.all_weights, mode=self.mode, num_layers=self.num_layers,
-                                         bidirectional=self.bidirectional, dropout=self.dropout,
-                                         training=self.training, batch_first=self.batch_first)
+        output, state = self._run(input, hx, self.batch_first)
         if unbatched:
             output = squeeze(output, 0 if self.batch_first else 1)
             state = _map_state(state, lambda h: squeeze(h, 1))
         return output, state
+
+    def _run(self, input: Tensor, hx, batch_first: bool):
+        return recurrent_layers(input, hx, self.all_weights, mode=self.mode, num_layers=self.num_layers,
+                                bidirectional=self.bidirectional, dropout=self.dropout, training=self.training,
+                                batch_first=batch_first)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"

@@ -8,6 +8,7 @@ Seeds 003 §4.3.2 (dynamic learning rate), 004 §5.2.6.3 (Transformer and BERT w
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,6 +19,7 @@ __all__ = [
     "LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "ReduceLROnPlateau", "LinearWarmupDecay",
     "InverseSqrtWarmup", "MomentumSchedule", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
+    "SequentialLR", "ChainedScheduler",
 ]
 
 
@@ -619,3 +621,91 @@ class MomentumSchedule(_Stateful):
     def get_last_momentum(self) -> list[float]:
         """Each group's current momentum (beta1 for Adam-like optimisers)."""
         return [g["betas"][0] if self._key == "betas" else g["momentum"] for g in self.optimizer.param_groups]
+
+
+class _Composite(_Stateful):
+    """A schedule made of other schedules; its state is theirs, one state dict each."""
+
+    def __init__(self, schedulers, optimizer: Optimizer | None):
+        self._schedulers = list(schedulers)
+        if not self._schedulers:
+            raise ValueError(f"{type(self).__name__}: schedulers must hold at least one schedule")
+        self.optimizer = optimizer if optimizer is not None else self._schedulers[0].optimizer
+        for i, scheduler in enumerate(self._schedulers):
+            if not isinstance(scheduler, LRScheduler) or isinstance(scheduler, ReduceLROnPlateau):
+                raise TypeError(f"{type(self).__name__}: schedulers[{i}] must be an LRScheduler other than "
+                                f"ReduceLROnPlateau, got {type(scheduler).__name__}")
+            if scheduler.optimizer is not self.optimizer:
+                raise ValueError(f"{type(self).__name__}: schedulers[{i}] drives a different optimizer")
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        own = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        return {**own, "_schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(nested_state(state_dict))
+        for scheduler, state in zip(self._schedulers, state_dict.pop("_schedulers")):
+            scheduler.load_state_dict(state)
+        super().load_state_dict(state_dict)
+
+
+class SequentialLR(_Composite):
+    """One schedule after another: ``schedulers[i]`` runs from ``milestones[i-1]`` to ``milestones[i]``
+    (PyTorch's ``SequentialLR``), e.g. a linear warm-up then a cosine decay (seed 004 §5.2.6.3).
+
+    Each schedule starts afresh at its milestone: the groups' lr returns to its base value and the
+    schedule's step t counts from 0.
+
+    >>> import shenjing as sj
+    >>> opt = sj.optim.SGD([sj.nn.Parameter(sj.zeros(1))], lr=1.0)
+    >>> warm, decay = LinearLR(opt, start_factor=0.5, total_iters=2), ExponentialLR(opt, gamma=0.5)
+    >>> schedule, lrs = SequentialLR(opt, [warm, decay], milestones=[2]), []
+    >>> for _ in range(4):
+    ...     lrs.append(schedule.get_last_lr()[0]); schedule.step()
+    >>> lrs
+    [0.5, 0.75, 1.0, 0.5]
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers, milestones, last_epoch: int = -1):
+        super().__init__(schedulers, optimizer)
+        milestones = list(milestones)
+        if len(milestones) != len(self._schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected {len(self._schedulers) - 1} milestones for "
+                             f"{len(self._schedulers)} schedulers, got {len(milestones)}")
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self._restart(self._schedulers[0])
+
+    def _restart(self, scheduler: LRScheduler) -> None:
+        for group, lr in zip(self.optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = lr
+        scheduler.last_epoch, scheduler._step_count = -1, 0
+        scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            self._restart(scheduler)
+        else:
+            scheduler.step()
+            self._last_lr = scheduler.get_last_lr()
+
+
+class ChainedScheduler(_Composite):
+    """Several schedules at once: each ``step()`` steps every one of them in order, so multiplicative
+    schedules compose (PyTorch's ``ChainedScheduler``)."""
+
+    def __init__(self, schedulers, optimizer: Optimizer | None = None):
+        super().__init__(schedulers, optimizer)
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self) -> None:
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]

@@ -3,6 +3,7 @@ training (DESIGN.md §5)."""
 
 from . import adversarial
 from .callbacks import *  # noqa: F403
+from .diagnostics import Diagnostics
 from .checkpoint import load_state, save_state
 from .history import *  # noqa: F403
 from .lr_finder import *  # noqa: F403
@@ -12,4 +13,5 @@ from .history import __all__ as _history_all
 from .lr_finder import __all__ as _lr_all
 from .trainer import __all__ as _trainer_all
 
-__all__ = _callbacks_all + _history_all + _lr_all + _trainer_all + ["adversarial", "load_state", "save_state"]
+__all__ = _callbacks_all + _history_all + _lr_all + _trainer_all + ["adversarial", "load_state", "save_state",
+                                                                   "Diagnostics"]

@@ -98,7 +98,7 @@ class _Progress:
         self.bar = None
         self.tty = enabled and sys.stderr.isatty()
 
-    def start(self, epoch: int, epochs: int, total: int) -> None:
+    def start(self, epoch: int, epochs: int, total: int | None) -> None:
         if not self.tty:
             return
         try:
@@ -268,7 +268,8 @@ class Trainer:
         if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
             raise TypeError(f"Trainer: {what} data must be a Dataset, a DataLoader or an (X, y) tuple of arrays, "
                             f"got {type(data).__name__}")
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, seed=self.seed if shuffle else None)
+        return DataLoader(data, batch_size=len(data) if batch_size is None else batch_size, shuffle=shuffle,
+                          seed=self.seed if shuffle else None)
 
     def _adopt(self, loader: DataLoader) -> DataLoader:
         """Make ``loader`` the training loader, continuing the random stream of the previous one
@@ -387,7 +388,7 @@ class Trainer:
     def _train_epoch(self, loader, epoch: int, epochs: int) -> dict:
         self.model.train()
         self._batch_dtype = self.dtype
-        self.progress.start(epoch, epochs, len(loader))
+        self.progress.start(epoch, epochs, len(loader) if hasattr(loader.dataset, "__len__") else None)
         resumed = self._boundary
         tally = self._tally = _EpochTally(None if resumed is None else resumed["in_epoch"])
         if resumed is not None:

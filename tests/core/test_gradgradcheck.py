@@ -38,7 +38,10 @@ def test_second_derivatives_match_torch(case, dtype, torch, device):
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     mine = _second_derivatives(sj, fn, ours, sj.tensor(upstream, device=device),
                                [sj.tensor(p, device=device) for p in probe])
-    ref = _second_derivatives(torch, torch_fn, theirs, torch.tensor(upstream), [torch.tensor(p) for p in probe])
+    try:
+        ref = _second_derivatives(torch, torch_fn, theirs, torch.tensor(upstream), [torch.tensor(p) for p in probe])
+    except NotImplementedError as err:  # e.g. cdist with p = 3 or inf: PyTorch has no double backward
+        pytest.skip(f"PyTorch gives no second derivative to compare with: {err}")
     for m, r in zip(mine, ref):
         if r is None:
             assert m is None or not np.asarray(m).any()

@@ -35,12 +35,13 @@ def test_sequential_batches_cover_the_data_in_order_with_dtypes():
     assert len(DataLoader(TensorDataset(X, y), batch_size=4)) == 3
 
 
-def test_drop_last_and_full_batch():
+def test_drop_last_and_unbatched_samples():
     X, y = _data(10)
     loader = DataLoader(TensorDataset(X, y), batch_size=4, drop_last=True)
     assert len(loader) == 2 and [b[0].shape[0] for b in loader] == [4, 4]
-    (xb, yb), = list(DataLoader(TensorDataset(X, y), batch_size=None))
-    assert xb.shape == (10, 3)
+    samples = list(DataLoader(TensorDataset(X, y), batch_size=None))
+    assert len(samples) == 10 and samples[3][0].shape == (3,) and samples[3][1].shape == ()
+    np.testing.assert_array_equal(np.asarray(samples[3][0]), X[3])
 
 
 def test_shuffle_is_a_permutation_seeded_and_changes_each_epoch():
@@ -175,6 +176,149 @@ def test_check_finite_names_the_first_bad_index():
         check_finite(sj.tensor(np.array([1.0, -np.inf])), name="features")
     assert check_finite(np.ones(3)) is not None
     assert check_finite(np.array([1, 2])) is not None
+
+
+# ----- PyTorch's data semantics -------------------------------------------------------------------
+def test_tensor_dataset_items_are_tensors_like_torch():
+    torch = pytest.importorskip("torch")
+    X, y = _data(5)
+    ours, theirs = TensorDataset(X, y)[2], torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y))[2]
+    assert all(isinstance(t, sj.Tensor) for t in ours)
+    assert [t.shape for t in ours] == [tuple(t.shape) for t in theirs]
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(np.asarray(a), b.numpy())
+    assert int(ours[1]) == int(theirs[1]) and TensorDataset(X, y)[1:3][0].shape == (2, 3)
+    ds = TensorDataset(X, y)
+    assert ds[sj.tensor([0, 4])][1].tolist() == y[[0, 4]].tolist() and int(ds[sj.tensor(2)][1]) == y[2]
+
+
+def test_unbatched_loader_matches_torch():
+    torch = pytest.importorskip("torch")
+    X, y = _data(6)
+    ours = list(DataLoader(ListDataset(X, y), batch_size=None))
+    theirs = list(torch.utils.data.DataLoader(ListDataset(X, y), batch_size=None))
+    assert len(ours) == len(theirs) == 6
+    for (xa, ya), (xb, yb) in zip(ours, theirs):
+        assert isinstance(xa, sj.Tensor) and type(ya) is type(yb) is int
+        np.testing.assert_array_equal(np.asarray(xa), xb.numpy())
+        assert ya == yb and str(xa.dtype) == str(xb.dtype).removeprefix("torch.")
+
+
+class Named(Dataset):
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return {"x": np.full(2, i, dtype=np.float64), "name": f"item{i}", "label": i}
+
+
+def test_default_collate_keeps_strings_as_lists_and_collates_dicts_like_torch():
+    torch = pytest.importorskip("torch")
+    ours = next(iter(DataLoader(Named(), batch_size=3)))
+    theirs = next(iter(torch.utils.data.DataLoader(Named(), batch_size=3)))
+    assert ours["name"] == theirs["name"] == ["item0", "item1", "item2"]
+    np.testing.assert_array_equal(np.asarray(ours["x"]), theirs["x"].numpy())
+    assert ours["x"].dtype == np.float64 and ours["label"].dtype == np.int64
+    assert ours["label"].tolist() == theirs["label"].tolist()
+
+
+def test_subset_and_concat_dataset_index_like_torch():
+    torch = pytest.importorskip("torch")
+    from shenjing.data import ConcatDataset, Subset
+
+    X, y = _data(7)
+    a, b = ListDataset(X[:3], y[:3]), ListDataset(X[3:], y[3:])
+    ours, theirs = ConcatDataset([a, b]), torch.utils.data.ConcatDataset([a, b])
+    assert len(ours) == len(theirs) == 7 and ours.cumulative_sizes == theirs.cumulative_sizes
+    for i in [0, 2, 3, 6, -1, -7]:
+        np.testing.assert_array_equal(ours[i][0], theirs[i][0])
+    with pytest.raises(IndexError):
+        ours[7]
+    sub = Subset(ours, [6, 0, 4])
+    assert len(sub) == 3 and sub[0][1] == torch.utils.data.Subset(theirs, [6, 0, 4])[0][1] == y[6]
+    batch = next(iter(DataLoader(sub, batch_size=3)))
+    np.testing.assert_array_equal(np.asarray(batch[0]), X[[6, 0, 4]])
+
+
+@pytest.mark.parametrize("lengths", [[0.5, 0.3, 0.2], [0.34, 0.33, 0.33], [3, 4], [0.2, 0.8]])
+def test_random_split_lengths_follow_torch(lengths):
+    torch = pytest.importorskip("torch")
+    from shenjing.data import random_split
+
+    ds = ListDataset(*_data(7))
+    ours, theirs = random_split(ds, lengths), torch.utils.data.random_split(ds, lengths)
+    assert [len(s) for s in ours] == [len(s) for s in theirs]
+    assert sorted(i for s in ours for i in s.indices) == list(range(7))
+
+
+@pytest.mark.parametrize("lengths", [[3, 3], [0.5, 0.6], [-1, 8]])
+def test_random_split_rejects_lengths_that_do_not_cover_the_dataset(lengths):
+    from shenjing.data import random_split
+
+    with pytest.raises(ValueError, match="lengths must be"):
+        random_split(ListDataset(*_data(7)), lengths)
+
+
+def test_iterable_dataset_batches_like_torch_and_refuses_a_sampler():
+    torch = pytest.importorskip("torch")
+    from shenjing.data import IterableDataset
+
+    class Stream(IterableDataset, torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return iter(range(7))
+
+    ours = [t.tolist() for t in DataLoader(Stream(), batch_size=3)]
+    theirs = [t.tolist() for t in torch.utils.data.DataLoader(Stream(), batch_size=3)]
+    assert ours == theirs
+    assert [t.tolist() for t in DataLoader(Stream(), batch_size=3, drop_last=True)] == theirs[:2]
+    with pytest.raises(ValueError, match="IterableDataset"):
+        DataLoader(Stream(), shuffle=True)
+    with pytest.raises(TypeError, match="no __len__"):
+        len(DataLoader(Stream()))
+
+
+def test_trainer_still_fits_a_tensor_dataset_and_full_batch():
+    from shenjing import nn
+    from shenjing.train import Trainer
+
+    sj.manual_seed(0)
+    X = np.random.default_rng(0).normal(size=(32, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    model = nn.Linear(3, 2)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), sj.optim.SGD(model.parameters(), lr=0.5))
+    history = trainer.fit(TensorDataset(X, y), epochs=15, batch_size=None)
+    assert len(history["loss"]) == 15 and history["loss"][-1] < history["loss"][0]
+    assert trainer.evaluate((X, y))["loss"] == pytest.approx(history["loss"][-1], rel=0.2)
+
+
+def test_batch_sampler_and_torchs_positional_order(torch):
+    from shenjing.data import BatchSampler
+
+    X, y = _data(10)
+    batches = [[3, 1], [0, 4, 9], [7]]
+    ours = [b[1].tolist() for b in DataLoader(ListDataset(X, y), batch_sampler=batches)]
+    theirs = [b[1].tolist() for b in torch.utils.data.DataLoader(ListDataset(X, y), batch_sampler=batches)]
+    assert ours == theirs and len(DataLoader(ListDataset(X, y), batch_sampler=batches)) == 3
+    sampler = BatchSampler(SequentialSampler(10), 4, drop_last=True)
+    assert list(sampler) == list(torch.utils.data.BatchSampler(range(10), 4, True)) and len(sampler) == 2
+    positional = DataLoader(TensorDataset(X, y), 4, False, None, None, 0, None, False, True)
+    assert positional.drop_last and len(positional) == len(torch.utils.data.DataLoader(
+        ListDataset(X, y), 4, False, None, None, 0, None, False, True)) == 2
+    for loader in (DataLoader, torch.utils.data.DataLoader):
+        with pytest.raises(ValueError, match="mutually exclusive"):
+            loader(ListDataset(X, y), batch_size=2, batch_sampler=batches)
+
+
+
+def test_subset_random_sampler_shuffles_only_its_indices():
+    from shenjing.data import SubsetRandomSampler
+
+    sampler = SubsetRandomSampler(sj.tensor([1, 5, 6, 8]), generator=sj.Generator().manual_seed(0))
+    orders = [list(sampler) for _ in range(3)]
+    assert all(sorted(o) == [1, 5, 6, 8] for o in orders) and len(sampler) == 4 and len({tuple(o) for o in orders}) > 1
+    X, y = _data(10)
+    labels = np.concatenate([np.asarray(b[1]) for b in DataLoader(TensorDataset(X, y), batch_size=3, sampler=sampler)])
+    assert sorted(labels.tolist()) == sorted(y[[1, 5, 6, 8]].tolist())
 
 
 def test_mid_epoch_state_goes_on_with_the_next_batch():

@@ -138,3 +138,34 @@ def test_bagging_bad_input():
         Bagging(Centroid).predict(np.zeros((1, 2)))
     with pytest.raises(AttributeError, match="regression"):
         Bagging(LeastSquares, n_estimators=1).fit(np.zeros((3, 1)), np.zeros(3)).predict_proba(np.zeros((1, 1)))
+
+
+def _neural_member():
+    from shenjing import nn
+    from shenjing.sklearn import NeuralNetClassifier
+
+    return NeuralNetClassifier(lambda n_in, n_out: nn.Sequential(nn.Linear(n_in, 8), nn.ReLU(), nn.Linear(8, n_out)),
+                               epochs=3, lr=0.05)  # no seed: initialisation and shuffling use the global generator
+
+
+@pytest.mark.parametrize("make", [
+    lambda n_jobs: Bagging(_neural_member, n_estimators=4, seed=0, n_jobs=n_jobs),
+    lambda n_jobs: StackingClassifier([_neural_member(), Centroid()], final_estimator=Centroid(), cv=3, seed=0,
+                                      n_jobs=n_jobs),
+])
+def test_results_do_not_depend_on_n_jobs(make):
+    pytest.importorskip("joblib")
+    pytest.importorskip("sklearn")
+    X, y = blobs()
+    X = X.astype(np.float32)
+    one, two = make(1).fit(X, y), make(2).fit(X, y)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+    members = [np.asarray(m.predict_proba(X)) for m in one.estimators_ if not isinstance(m, Centroid)]
+    assert not np.array_equal(members[0], members[-1]) or len(members) == 1  # members drew different seeds
+
+
+def test_bad_n_jobs():
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer or -1"):
+        Bagging(Centroid, n_jobs=0)
+    with pytest.raises(ValueError, match="n_jobs must be a positive integer or -1"):
+        StackingClassifier([Centroid()], n_jobs=1.5)

@@ -116,7 +116,7 @@ def test_conv2d_in_batch_chunks_matches_torch(torch, monkeypatch, channels_last,
     if channels_last:
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     assert conv_module.is_channels_last(x) == channels_last
-    assert len(conv_module._Lowering(x, (7, 7), (3, 3), conv_module.Geometry((1, 1), ((1, 1),) * 2, (1, 1), 1))
+    assert len(conv_module.Lowering(x, (7, 7), (3, 3), conv_module.Geometry((1, 1), ((1, 1),) * 2, (1, 1), 1))
                .chunks) == 4
     _check_pair(torch, lambda x, w, b: F.conv2d(x, w, b, **case),
                 lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **case), [x, w, b], np.float64)

@@ -168,3 +168,50 @@ def test_defaults_are_pytorchs_sequence_first(torch):
     ours.load_state_dict(theirs.state_dict())
     x = np.random.default_rng(6).standard_normal((L, N, E))
     assert_close(ours(*[sj.Tensor(x)] * 3)[0], theirs(*[torch.tensor(x)] * 3)[0])
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_encoder_stack_matches_torch(torch, batch_first):
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.0, batch_first=batch_first).double()
+    theirs = torch.nn.TransformerEncoder(layer, 2, norm=torch.nn.LayerNorm(E).double(), enable_nested_tensor=False)
+    ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.0, batch_first=batch_first), 2,
+                                 norm=nn.LayerNorm(E))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.double().load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((N, L, E) if batch_first else (L, N, E))
+    pad = np.zeros((N, L), bool)
+    pad[2, -2:] = True
+    causal = np.triu(np.ones((L, L), bool), 1)
+    xs, tx = sj.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = ours(xs, mask=causal, src_key_padding_mask=pad)
+    tout = theirs(tx, mask=torch.tensor(causal), src_key_padding_mask=torch.tensor(pad))
+    assert_close(out, tout)
+    upstream = rng.standard_normal(x.shape)
+    out.backward(sj.tensor(upstream))
+    tout.backward(torch.tensor(upstream))
+    assert_close(xs.grad, tx.grad)
+    theirs_grads = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        assert_close(p.grad, theirs_grads[name].grad, err_msg=name)
+
+
+def test_encoder_stack_layers_are_independent_copies():
+    layer = nn.TransformerEncoderLayer(E, HEADS, 16)
+    stack = nn.TransformerEncoder(layer, 3)
+    assert len(stack.layers) == 3 and stack.norm is None
+    first, second = stack.layers[0].linear1.weight, stack.layers[1].linear1.weight
+    assert first is not second and first is not layer.linear1.weight
+    np.testing.assert_array_equal(np.asarray(first), np.asarray(second))
+    with pytest.raises(ValueError, match="num_layers must be a positive int"):
+        nn.TransformerEncoder(layer, 0)
+
+
+def test_encoder_stack_gradcheck():
+    sj.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, batch_first=True)
+    stack = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(4)).double()
+    x = sj.Tensor(np.random.default_rng(5).standard_normal((2, 3, 4)), requires_grad=True)
+    weight = stack.layers[1].linear1.weight
+    assert gradcheck(lambda x, w: stack(x, src_key_padding_mask=np.array([[False, False, True]] * 2)), [x, weight])

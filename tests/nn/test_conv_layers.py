@@ -45,6 +45,36 @@ def test_conv1d_layer_matches_torch(torch, kw):
     _same_step(torch, ours, theirs, _x((2, 4, 10)))
 
 
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, output_padding=1),
+                                dict(stride=(2, 1), dilation=2, groups=2, bias=False)])
+def test_conv_transpose2d_layer_matches_torch(torch, kw):
+    ours = nn.ConvTranspose2d(4, 6, (3, 2), **kw).double()
+    theirs = torch.nn.ConvTranspose2d(4, 6, (3, 2), **kw).double()
+    assert ours.weight.shape == tuple(theirs.weight.shape)
+    _same_step(torch, ours, theirs, _x((2, 4, 5, 4)))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=3, padding=1, output_padding=2, groups=2)])
+def test_conv_transpose1d_layer_matches_torch(torch, kw):
+    ours, theirs = nn.ConvTranspose1d(4, 2, 4, **kw).double(), torch.nn.ConvTranspose1d(4, 2, 4, **kw).double()
+    _same_step(torch, ours, theirs, _x((2, 4, 6)))
+
+
+def test_conv_transpose_init_bound_and_output_size_follow_torch(torch):
+    sj.manual_seed(0)
+    layer = nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, groups=2)
+    bound = 1 / math.sqrt(3 * 3 * 3)  # fan_in = out/groups · kh·kw
+    assert np.abs(np.asarray(layer.weight)).max() <= bound and np.abs(np.asarray(layer.weight)).max() > 0.9 * bound
+    x = _x((1, 8, 5, 5))
+    theirs = torch.nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, groups=2).double()
+    layer.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert_close(layer.double()(sj.tensor(x), output_size=(10, 10)), theirs(torch.tensor(x), output_size=(10, 10)))
+    with pytest.raises(ValueError, match="output_size"):
+        layer(sj.tensor(x), output_size=(12, 12))
+    with pytest.raises(ValueError, match="output_padding"):
+        F.conv_transpose2d(sj.tensor(x), layer.weight, stride=2, output_padding=2)
+
+
 @pytest.mark.parametrize("layer,shape", [
     (lambda m: m.MaxPool2d(3, 2, 1, ceil_mode=True), (2, 3, 9, 8)),
     (lambda m: m.MaxPool1d(2, dilation=2), (2, 3, 9)),

@@ -216,6 +216,23 @@ def test_progress_lines_when_not_a_terminal(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_trainer_fits_a_loader_over_an_unsized_stream():
+    from shenjing.data import IterableDataset
+
+    class Stream(IterableDataset):
+        def __iter__(self):
+            rng = np.random.default_rng(0)
+            for _ in range(64):
+                x = rng.normal(size=3).astype(np.float32)
+                yield x, int(x[0] > 0)
+
+    sj.manual_seed(0)
+    model = nn.Linear(3, 2)
+    trainer = Trainer(model, nn.CrossEntropyLoss(), sj.optim.SGD(model.parameters(), lr=0.5), progress=False)
+    losses = trainer.fit(DataLoader(Stream(), batch_size=8), epochs=4)["loss"]
+    assert len(losses) == 4 and losses[-1] < losses[0]
+
+
 class _InterruptAt(Callback):
     """Raises KeyboardInterrupt in ``hook`` at global batch ``at`` (counted over the run from 0; None: never)."""
 

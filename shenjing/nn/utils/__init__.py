@@ -8,13 +8,17 @@ import math
 
 import numpy as np
 
-from ..functional.elementwise import abs as tensor_abs
-from ..functional.reduction import sum as reduce_sum
-from ..tensor import Tensor, no_grad
-from .module import Module
+from ...functional.elementwise import abs as tensor_abs
+from ...functional.reduction import sum as reduce_sum
+from ...tensor import Tensor, no_grad
+from ..module import Module
+
+from . import rnn
+from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = [
     "l1_penalty", "l2_penalty", "param_groups_no_decay", "clip_grad_norm_", "clip_grad_value_", "receptive_field",
+    "parameters_to_vector", "vector_to_parameters", "rnn",
 ]
 
 

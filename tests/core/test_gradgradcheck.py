@@ -113,3 +113,10 @@ def test_bidirectional_recurrent_layers_are_twice_differentiable(mode, gates):
 def test_gradgradcheck_takes_the_upstream_gradient():
     x = sj.tensor(np.array([0.4, -0.7, 1.1]), requires_grad=True)
     assert gradgradcheck(lambda t: t.sin() * t, [x], grad_outputs=[np.array([1.0, -2.0, 0.5], dtype=np.float32)])
+
+
+@pytest.mark.parametrize("mode,size", [("bilinear", None), ("nearest", (5, 7))])
+def test_resampling_is_twice_differentiable(mode, size):
+    x = sj.tensor(np.random.default_rng(6).standard_normal((1, 2, 3, 4)), requires_grad=True)
+    scale = None if size else 2
+    assert gradgradcheck(lambda t: sj.nn.functional.interpolate(t, size, scale, mode=mode) ** 2, [x])

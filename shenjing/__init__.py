@@ -44,7 +44,7 @@ __version__ = "0.1.0"
 
 _memory.retain_on_import()
 
-_LAZY = ("train", "ensemble", "viz", "io", "classic", "sklearn", "cli", "utils")
+_LAZY = ("train", "ensemble", "viz", "io", "classic", "sklearn", "cli", "utils", "distributed", "onnx")
 
 
 def __getattr__(name: str):

@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -24,7 +25,8 @@ OPTIMIZERS = {"sgd": ("SGD", 0.05, {"momentum": 0.9}), "adam": ("Adam", 2e-3, {}
 SCHEDULES = ("none", "cosine", "step", "exponential", "plateau", "onecycle")
 EPOCH_SHAPED = ("cosine", "step", "onecycle")  # their learning rates depend on the planned number of epochs
 TRAIN_DEFAULTS = {"dataset": "digits", "model": "mlp", "optimizer": "adam", "lr": None, "schedule": "cosine",
-                  "epochs": 30, "batch_size": 32, "seed": 0, "format": "npz", "device": "cpu", "checkpoint_every": None}
+                  "epochs": 30, "batch_size": 32, "seed": 0, "format": "npz", "device": "cpu", "checkpoint_every": None,
+                  "nproc": 1}
 CONFIG_NAME = "config.json"
 CHECKPOINT_NAME = "checkpoint.npz"
 VALIDATION = 0.2  # share of the training set `shenjing sweep` holds out to score its points
@@ -200,6 +202,39 @@ def _train_config(args) -> dict:
     return config
 
 
+def _launched_by_mpiexec() -> bool:
+    """True in a process that mpiexec started (MPICH's and Open MPI's process-manager variables)."""
+    return any(name in os.environ for name in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK"))
+
+
+def _mpiexec() -> str:
+    beside = Path(sys.executable).parent / "mpiexec"
+    found = str(beside) if beside.exists() else shutil.which("mpiexec")
+    if found is None:
+        raise UsageError('--nproc needs mpiexec: pip install "shenjing[distributed]" (mpi4py and the mpich wheel)')
+    return found
+
+
+def _launch_ranks(argv: list, nproc: int, out: Path) -> int:
+    """Run this same command on ``nproc`` processes through mpiexec, all writing into one run folder."""
+    command = [_mpiexec(), "-n", str(nproc), sys.executable, "-m", "shenjing", *argv, "--out", str(out)]
+    return subprocess.run(command).returncode
+
+
+def _join_process_group(config: dict, resuming: bool) -> None:
+    """Under mpiexec, join the process group (NCCL on GPUs) and record its size as the run's ``nproc``."""
+    if not _launched_by_mpiexec():
+        return
+    from . import distributed as dist
+
+    dist.init_process_group("nccl" if config["device"] == "cuda" else "mpi")
+    world = dist.get_world_size()
+    if resuming and world != config["nproc"]:
+        raise UsageError(f"--resume: the run was trained on {config['nproc']} processes; resume it on as many "
+                         f"(this is {world})")
+    config["nproc"] = world
+
+
 def hold_out(X, y, fraction: float, seed: int = 0) -> tuple:
     """Split a training set into (train, validation), the last ``fraction`` of a seeded permutation
     held out; the same split for every run, so sweeps choose on it and never on the test set."""
@@ -224,7 +259,7 @@ def _setup(config: dict, progress: bool = True, validation: float = 0.0):
     classes = int(max(y.max(), yt.max())) + 1
     model = build_model(config["model"], shape, classes, config["dataset"])
     optimizer = build_optimizer(config["optimizer"], model.parameters(), config["lr"])
-    steps = math.ceil(len(X) / config["batch_size"])
+    steps = math.ceil(math.ceil(len(X) / config["nproc"]) / config["batch_size"])  # per process
     scheduler, callbacks = build_schedule(config["schedule"], optimizer, config["epochs"], steps)
     trainer = Trainer(model, sj.nn.CrossEntropyLoss(), optimizer, scheduler=scheduler, metrics=["accuracy"],
                       callbacks=callbacks, device=config["device"], progress=progress, seed=config["seed"])
@@ -266,6 +301,9 @@ def cmd_train(args) -> int:
     config = _train_config(args)
     out = Path(args.out) if args.out else (Path(args.resume).parent if args.resume else
                                            _out_dir(None, config["dataset"], config["model"]))
+    if config["nproc"] > 1 and not _launched_by_mpiexec():
+        return _launch_ranks(args.argv, config["nproc"], out)
+    _join_process_group(config, resuming=args.resume is not None)
     trainer, train, test = _setup(config, progress=not args.no_progress)
     checkpoint = out / CHECKPOINT_NAME
     trainer.callbacks += [ModelCheckpoint(checkpoint), CSVLogger(out / "history.csv")]
@@ -276,12 +314,17 @@ def cmd_train(args) -> int:
     trainer.callbacks += [diagnostics] if diagnostics else []
     if args.resume:
         trainer.load_checkpoint(args.resume)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
-    print(_describe(config, trainer, train, test, out), flush=True)
+    from .distributed import is_main_process
+
+    if is_main_process():
+        out.mkdir(parents=True, exist_ok=True)
+        (out / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+        print(_describe(config, trainer, train, test, out), flush=True)
     start = time.perf_counter()
     trainer.fit(train, val=test, epochs=config["epochs"], batch_size=config["batch_size"],
                 interrupt_checkpoint=checkpoint)
+    if not is_main_process():
+        return 0
     if trainer.interrupted:
         print(f"\ninterrupted: state saved to {checkpoint}; continue with\n  shenjing train --resume {checkpoint}",
               flush=True)
@@ -291,7 +334,24 @@ def cmd_train(args) -> int:
     if diagnostics:
         warnings = diagnostics.warnings() or ["no problems found"]
         print("\ndiagnostics (diagnostics.png, diagnostics.csv):\n" + "\n".join(f"  {w}" for w in warnings))
+    if args.onnx:
+        print(f"saved: {_write_onnx(trainer.model, test[0], out)}")
     return 0
+
+
+def _write_onnx(model, X, out: Path) -> Path:
+    """``model.onnx``: the model traced on two samples (a batch of one would read as a fixed size-1
+    axis), with a dynamic batch axis."""
+    import shenjing as sj
+
+    from . import onnx
+
+    weight = next(model.parameters())
+    example = sj.Tensor(X[:2], dtype=weight.dtype, device=weight.device)
+    path = out / "model.onnx"
+    onnx.export(model, example, path, input_names=["input"], output_names=["logits"],
+                dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return path
 
 
 # ----- evaluate ------------------------------------------------------------------------------------------
@@ -513,6 +573,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     train.add_argument("--diagnose", action="store_true", help="watch every layer (dead ReLUs, saturation, "
                        "gradient norms): diagnostics.png, diagnostics.csv and warnings in the report")
+    train.add_argument("--nproc", type=_positive_int, help="data-parallel processes, started through mpiexec "
+                       "(default 1; --batch-size is per process)")
+    train.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx extra)")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model on its dataset's test split")
@@ -559,6 +622,7 @@ def main(argv=None) -> int:
     """Entry point of the ``shenjing`` console script and ``python -m shenjing``; returns the exit status."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command == "bench":
         args.bench_args = extra
     elif extra:

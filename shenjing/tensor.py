@@ -144,7 +144,7 @@ class Tensor:
     become float32 (the default dtype); NumPy arrays keep their dtype.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
@@ -154,6 +154,7 @@ class Tensor:
         self.grad = None
         self.grad_fn = None
         self._hooks = None
+        self._post_accumulate_grad_hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -166,6 +167,7 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t._hooks = None
+        t._post_accumulate_grad_hooks = None
         t.requires_grad = grad_fn is not None
         return t
 
@@ -288,11 +290,11 @@ class Tensor:
                 dtype = arg
         out = self
         if dtype is not None and B.as_dtype(dtype) != self.dtype:
-            from .functional.elementwise import cast
+            from .functional.elementwise import CastIndex, cast
 
             dtype = B.as_dtype(dtype)
             # casting to an integer or boolean type is not differentiable
-            out = cast(out, dtype) if dtype.kind == "f" else Tensor._wrap(out.data.astype(dtype))
+            out = cast(out, dtype) if dtype.kind == "f" else CastIndex.apply(out, dtype)
         if device is not None and B.parse_device(device) != self.device:
             from .functional.elementwise import move
 
@@ -370,7 +372,17 @@ class Tensor:
         if hooks is None:
             hooks = owner._hooks = []
         hooks.append(hook)
-        return _HookHandle(hooks, hook)
+        return _RemovableHook(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook) -> _RemovableHook:
+        """Call ``hook(self)`` once per backward pass, after the last gradient of that pass has been
+        accumulated into this leaf's ``.grad`` (PyTorch's name). Returns a handle with ``remove()``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors accumulate into .grad")
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = []
+        self._post_accumulate_grad_hooks.append(hook)
+        return _RemovableHook(self._post_accumulate_grad_hooks, hook)
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
@@ -386,7 +398,7 @@ class Tensor:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
 
-class _HookHandle:
+class _RemovableHook:
     def __init__(self, hooks: list, hook):
         self.hooks, self.hook = hooks, hook
 
@@ -403,6 +415,34 @@ def _run_hooks(hooks, grad, create_graph: bool):
         if result is not None:
             value = result if isinstance(result, Tensor) else Tensor._wrap(B.asarray(result))
     return value if create_graph else value.data
+
+
+_final_callbacks = []
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass now running has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``)."""
+    _final_callbacks.append(callback)
+
+
+def _hooked_leaves_by_last_node(order: list) -> dict:
+    """node -> the hooked leaves to which it is the last node of ``order`` to deliver a gradient."""
+    last = {}
+    for node in order:
+        for parent, fn in zip(node.parents or (), node.parent_fns or ()):
+            if fn is None and parent is not None and parent._post_accumulate_grad_hooks:
+                last[id(parent)] = (node, parent)
+    by_node = {}
+    for node, leaf in last.values():
+        by_node.setdefault(node, []).append(leaf)
+    return by_node
+
+
+def _run_post_accumulate_hooks(leaves) -> None:
+    for leaf in leaves:
+        for hook in list(leaf._post_accumulate_grad_hooks):
+            hook(leaf)
 
 
 def _topological_order(roots) -> list:
@@ -486,8 +526,10 @@ def run_backward(roots, grads, retain_graph=None, inputs=None, create_graph: boo
             pending[node] = pending[node] + grad if node in pending else grad
 
     anomaly = grad_mode.anomaly
+    order = _topological_order(list(pending))
+    finished_by = _hooked_leaves_by_last_node(order) if captured is None else {}
     with set_grad_enabled(create_graph):
-        for node in _topological_order(list(pending)):
+        for node in order:
             grad = pending.pop(node, None)
             if grad is None:
                 continue
@@ -517,7 +559,12 @@ def run_backward(roots, grads, retain_graph=None, inputs=None, create_graph: boo
                     pending[fn] = pending[fn] + g if fn in pending else g
             if not retain_graph:
                 node.release()
+            _run_post_accumulate_hooks(finished_by.pop(node, ()))
+    # what is left: leaves whose last node received no gradient
+    _run_post_accumulate_hooks([leaf for leaves in finished_by.values() for leaf in leaves])
     _own_fresh_grads(fresh)
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
     if captured is not None:
         return [captured[id(t)] for t in inputs]
     return None

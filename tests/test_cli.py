@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import shenjing as sj
-from shenjing.cli import main
+from shenjing.cli import build_model, main
 
 
 def _train(out, *extra):
@@ -92,6 +92,20 @@ def test_evaluate_errors(tmp_path, capsys):
 def test_other_models_train_on_digits(tmp_path, model):
     assert main(["train", "--model", model, "--epochs", "1", "--out", str(tmp_path), "--no-progress"]) == 0
     assert (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("model", ["mlp", "cnn", "gru"])
+def test_train_onnx_writes_a_model_onnxruntime_reproduces(tmp_path, model):
+    ort = pytest.importorskip("onnxruntime")
+    assert _train(tmp_path, "--epochs", "1", "--model", model, "--onnx") == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    net = build_model(config["model"], tuple(config["input_shape"]), config["classes"])
+    net.load_state_dict(sj.io.load(tmp_path / "model.npz"))
+    net.eval()
+    x = np.random.default_rng(0).random((17, *config["input_shape"]), dtype=np.float32) * 16
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(["logits"], {"input": x})[0], np.asarray(net(sj.Tensor(x))),
+                               rtol=1e-5, atol=1e-5)
 
 
 def test_lr_find_command(tmp_path, capsys):
@@ -209,3 +223,33 @@ def test_sweep_rejects_a_bad_value_in_a_list(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sweep", "--lr", "0.1,-1"])
     assert exc.value.code == 2 and "positive number" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_train_nproc_2_writes_one_run_folder_and_resumes_on_two_ranks(tmp_path):
+    """``shenjing train --nproc 2`` relaunches itself through mpiexec; resuming its checkpoint relaunches
+    on as many processes and ends where the uninterrupted run ends."""
+    from mpirun import TIMEOUT_S, environment, mpiexec
+
+    mpiexec()   # skips without mpi4py and mpiexec
+
+    def shenjing(*argv):
+        done = subprocess.run([sys.executable, "-m", "shenjing", "train", "--epochs", "2", "--schedule", "none",
+                               "--no-progress", *argv], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=TIMEOUT_S, env=environment())
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    stdout = shenjing("--nproc", "2")
+    (run,) = (tmp_path / "runs").iterdir()
+    written = {p.name for p in run.iterdir()}
+    assert {"model.npz", "checkpoint.npz", "history.csv", "report.txt", "config.json"} <= written
+    assert stdout.count("test accuracy") == 1   # rank 0 alone reports
+    assert json.loads((run / "config.json").read_text())["nproc"] == 2
+
+    shenjing("--nproc", "2", "--epochs", "1", "--out", "stopped")
+    shenjing("--resume", "stopped/checkpoint.npz")
+    assert len((tmp_path / "stopped" / "history.csv").read_text().splitlines()) == 3   # header + 2 epochs
+    straight, resumed = np.load(run / "model.npz"), np.load(tmp_path / "stopped" / "model.npz")
+    for name in straight.files:
+        np.testing.assert_array_equal(straight[name], resumed[name])

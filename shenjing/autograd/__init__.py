@@ -38,6 +38,10 @@ __all__ = ["Function", "grad", "gradcheck", "gradgradcheck", "detect_anomaly", "
 
 _ARRAY_ERRORS = (ValueError, IndexError, TypeError)
 
+# Observers of every op call, Chainer's function hooks: ``hook(fn_class, args, kwargs, output)``
+# runs after each ``Function.apply``, with or without gradients (the ONNX tracer is one).
+apply_hooks: list = []
+
 
 class Function:
     """Base class of every differentiable op; an instance is a node of the graph (``grad_fn``).
@@ -80,6 +84,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
+        if apply_hooks:
+            return _observed_apply(cls, args, kwargs)
         ctx = cls()
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         record = grad_mode.enabled and any(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -180,6 +186,19 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _observed_apply(cls, args, kwargs):
+    """``cls.apply`` with the hooks set aside (an op called inside another is not seen), then shown to them."""
+    hooks = apply_hooks.copy()
+    apply_hooks.clear()
+    try:
+        out = cls.apply(*args, **kwargs)
+    finally:
+        apply_hooks[:] = hooks
+    for hook in hooks:
+        hook(cls, args, kwargs, out)
+    return out
 
 
 _ENGINE_FIELDS = frozenset((

@@ -10,7 +10,7 @@ from .. import _backend as B
 from ..generator import numpy_generator
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "ClassBalancedSampler", "BatchSampler"]
+           "ClassBalancedSampler", "BatchSampler", "DistributedSampler"]
 
 
 def make_generator(seed=None, generator=None) -> np.random.Generator:
@@ -184,3 +184,87 @@ class BatchSampler:
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def _mt19937(seed: int) -> np.random.MT19937:
+    """Mersenne Twister seeded as C++'s ``std::mt19937(seed)`` (and torch's CPU generator): the
+    seed's low 32 bits through the reference initialisation x_j = 1812433253·(x_{j-1} ⊕ (x_{j-1} >> 30)) + j."""
+    key = [seed & 0xFFFFFFFF]
+    for j in range(1, 624):
+        key.append((1812433253 * (key[-1] ^ (key[-1] >> 30)) + j) & 0xFFFFFFFF)
+    generator = np.random.MT19937()
+    generator.state = {"bit_generator": "MT19937", "state": {"key": np.array(key, dtype=np.uint32), "pos": 624}}
+    return generator
+
+
+def torch_randperm(n: int, seed: int) -> np.ndarray:
+    """``torch.randperm(n, generator=torch.Generator().manual_seed(seed))`` in NumPy, index for index.
+
+    torch's CPU randperm is a Fisher-Yates shuffle: for i = 0 .. n-2 swap r_i with r_{i+z}, where
+    z = u_i mod (n - i) and u_i are the generator's 32-bit draws (for n < 2^32/20; larger n
+    would need torch's 64-bit draws, which this does not reproduce).
+
+    >>> torch_randperm(5, seed=0).tolist()
+    [4, 0, 1, 3, 2]
+    """
+    draws = _mt19937(seed).random_raw(max(n - 1, 0)).tolist()
+    order = list(range(n))
+    for i, u in enumerate(draws):
+        z = i + u % (n - i)
+        order[i], order[z] = order[z], order[i]
+    return np.array(order, dtype=np.int64)
+
+
+def _world(num_replicas, rank) -> tuple[int, int]:
+    """(num_replicas, rank), each defaulting to the initialised process group's."""
+    if num_replicas is None or rank is None:
+        from .. import distributed as dist
+
+        num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+        rank = dist.get_rank() if rank is None else rank
+    num_replicas = _positive_int(num_replicas, "num_replicas")
+    if not isinstance(rank, (int, np.integer)) or not 0 <= rank < num_replicas:
+        raise ValueError(f"rank must be an integer in [0, {num_replicas - 1}], got {rank!r}")
+    return num_replicas, int(rank)
+
+
+class DistributedSampler(Sampler):
+    """This rank's share of the dataset, as PyTorch's ``DistributedSampler`` (DESIGN.md §10.2).
+
+    The epoch's order (``torch.randperm`` under seed ``seed + epoch`` when ``shuffle``, else
+    0..n-1) is padded by wrapping around to a multiple of ``num_replicas`` (or cut to one with
+    ``drop_last``); rank r takes positions r, r + R, r + 2R, ... So every rank gets
+    ``len(self)`` indices, and a run's data order is the same as under PyTorch. Call
+    ``set_epoch(epoch)`` before each epoch for a new order. ``num_replicas`` and ``rank``
+    default to the process group's.
+
+    >>> list(DistributedSampler(range(5), num_replicas=2, rank=1, shuffle=False))
+    [1, 3, 0]
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False):
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.num_replicas, self.rank = _world(num_replicas, rank)
+        self.n = _length(dataset)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        if self.drop_last:
+            self.num_samples = self.n // self.num_replicas
+        else:
+            self.num_samples = -(-self.n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use epoch ``epoch``'s order from now on (the same on every rank)."""
+        self.epoch = int(epoch)
+
+    def indices(self) -> np.ndarray:
+        order = torch_randperm(self.n, self.seed + self.epoch) if self.shuffle else np.arange(self.n, dtype=np.int64)
+        if self.total_size > self.n:
+            order = np.resize(order, self.total_size)  # wraps around, repeating as often as needed
+        return order[self.rank:self.total_size:self.num_replicas]
+
+    def __len__(self) -> int:
+        return self.num_samples

@@ -11,7 +11,7 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
-from ._util import DtypeError
+from ._util import DtypeError, NonDifferentiable
 
 
 def _swap(fn):
@@ -87,9 +87,24 @@ def _to_type(dtype):
     return lambda self: self.to(dtype)
 
 
+class ArrayMethod(NonDifferentiable):
+    """A method whose result is a plain (boolean or index) tensor outside the graph: ``fn(x, *args)``."""
+
+    @staticmethod
+    def forward(ctx, x, fn, *args, **kwargs):
+        return fn(x, *args, **kwargs)
+
+
 def _no_grad(fn):
-    """A method whose result is a plain (boolean or index) tensor outside the graph."""
-    return lambda self, *args, **kwargs: Tensor._wrap(fn(self.data, *args, **kwargs))
+    return lambda self, *args, **kwargs: ArrayMethod.apply(self, fn, *args, **kwargs)
+
+
+def _all(a, dim=None):
+    return a.all(axis=dim)
+
+
+def _any(a, dim=None):
+    return a.any(axis=dim)
 
 
 def _new(fill):
@@ -131,7 +146,7 @@ def bind_tensor_methods() -> None:
         "amax": R.amax, "amin": R.amin, "prod": R.prod, "logsumexp": R.logsumexp,
         "argmax": R.argmax, "argmin": R.argmin, "cumsum": R.cumsum, "gather": R.gather,
         "sort": R.sort, "topk": R.topk, "norm": R.norm, "dist": R.dist,
-        "all": _no_grad(lambda a, dim=None: a.all(axis=dim)), "any": _no_grad(lambda a, dim=None: a.any(axis=dim)),
+        "all": _no_grad(_all), "any": _no_grad(_any),
         "isnan": E.isnan, "isinf": E.isinf, "isfinite": E.isfinite,
         "reshape": _shape_method(S.reshape), "view": _shape_method(S.view),
         "permute": _shape_method(S.permute), "expand": _shape_method(S.expand),

@@ -6,7 +6,8 @@ import functools
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..autograd import Function
+from ..tensor import Tensor, no_grad
 
 
 def unbroadcast(grad, shape: tuple):
@@ -58,6 +59,23 @@ def normalize_axes(axis, ndim: int):
             raise DimensionError(f"dim {a!r} is out of range for a tensor with {ndim} dimensions")
         out.append(int(a) % max(ndim, 1))
     return tuple(sorted(set(out)))
+
+
+class NonDifferentiable(Function):
+    """An op whose result lies outside the graph (indices, booleans, signs, integer casts).
+
+    A Function all the same, so that observers of ``Function.apply`` (the ONNX tracer) see it
+    rather than a constant; its output never requires grad.
+    """
+
+    @classmethod
+    def apply(cls, *args, **kwargs) -> Tensor:
+        with no_grad():
+            return super().apply(*args, **kwargs)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("a non-differentiable op has no backward")
 
 
 def as_tensor(x) -> Tensor:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _backend as B
 from ..tensor import Tensor
+from ._util import NonDifferentiable, as_tensor
 from .activation import softmax
 from .dropout import dropout
 from .elementwise import add, mul
@@ -22,22 +23,28 @@ from .shape import transpose
 __all__ = ["scaled_dot_product_attention", "attention_weights"]
 
 
-def additive_mask(mask, dtype, allow_value: bool = True):
-    """An additive float mask (a raw array) from a bool or float mask.
+class AdditiveMask(NonDifferentiable):
+    """A bool mask as 0 where it equals ``allow_value`` and -inf elsewhere; a float mask cast to ``dtype``."""
+
+    @staticmethod
+    def forward(ctx, mask, dtype, allow_value):
+        if mask.dtype != bool:
+            return mask.astype(dtype, copy=False)
+        allowed = mask if allow_value else ~mask
+        return B.xp_of(mask).where(allowed, dtype.type(0), dtype.type(-np.inf))
+
+
+def additive_mask(mask, dtype, allow_value: bool = True) -> Tensor:
+    """An additive float mask (a Tensor outside the graph) from a bool or float mask.
 
     A bool mask marks with ``allow_value`` the positions that take part (they get 0; the
     others get -inf). A float mask is returned as it is, cast to ``dtype``.
     """
-    data = mask.data if isinstance(mask, Tensor) else mask
-    if not hasattr(data, "dtype"):
-        data = np.asarray(data)
-    if data.dtype == bool:
-        xp = B.xp_of(data)
-        allowed = data if allow_value else ~data
-        return xp.where(allowed, dtype.type(0), dtype.type(-np.inf))
-    if data.dtype.kind != "f":
-        raise TypeError(f"attention mask must be bool or floating point, got dtype {data.dtype}")
-    return data.astype(dtype, copy=False)
+    if not isinstance(mask, Tensor):
+        mask = Tensor._wrap(mask if hasattr(mask, "dtype") else np.asarray(mask))
+    if mask.dtype != bool and mask.dtype.kind != "f":
+        raise TypeError(f"attention mask must be bool or floating point, got dtype {mask.dtype}")
+    return AdditiveMask.apply(mask, dtype, allow_value)
 
 
 def _causal_mask(L: int, S: int, dtype, device: str):
@@ -48,12 +55,12 @@ def _causal_mask(L: int, S: int, dtype, device: str):
 def attention_weights(query: Tensor, key: Tensor, mask=None, scale: float | None = None) -> Tensor:
     """softmax(Q Kᵀ · scale + M) over the keys: (..., L, E) and (..., S, E) -> (..., L, S).
 
-    ``mask`` is None or an additive float array broadcastable to (..., L, S) (see ``additive_mask``).
+    ``mask`` is None or an additive float Tensor (or array) broadcastable to (..., L, S) (see ``additive_mask``).
     """
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
     scores = mul(matmul(query, transpose(key, -2, -1)), scale)
     if mask is not None:
-        scores = add(scores, Tensor._wrap(mask))
+        scores = add(scores, as_tensor(mask))
     return softmax(scores, dim=-1)
 
 

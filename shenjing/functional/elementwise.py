@@ -12,7 +12,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
-from ._util import DtypeError, unbroadcast
+from ._util import DtypeError, NonDifferentiable, unbroadcast
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos",
@@ -409,10 +409,39 @@ class Move(Function):
         return (move(grad, ctx.device) if D.is_graph(grad) else B.to_device(grad, ctx.device)), None
 
 
+class UnaryUfunc(NonDifferentiable):
+    """``ufunc(x)`` outside the graph: tests such as ``np.isnan``, bitwise and logical not."""
+
+    @staticmethod
+    def forward(ctx, x, ufunc):
+        return ufunc(x)
+
+
+class BinaryUfunc(NonDifferentiable):
+    """``ufunc(a, b)`` outside the graph: comparisons, bitwise ops, floor division."""
+
+    @staticmethod
+    def forward(ctx, a, b, ufunc):
+        try:
+            return ufunc(a, b)
+        except ValueError:
+            raise ValueError(
+                f"{ufunc.__name__}: shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} do not broadcast"
+            ) from None
+
+
+class CastIndex(NonDifferentiable):
+    """A cast that leaves the graph: to an integer or boolean dtype, or of one (int→float promotion)."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+
 def _floating(x):
     """An integer or boolean tensor as the default float dtype (PyTorch's promotion for float math)."""
     if isinstance(x, Tensor) and x.dtype.kind in "iub":
-        return Tensor._wrap(x.data.astype(B.get_default_dtype()))
+        return CastIndex.apply(x, B.get_default_dtype())
     return x
 
 
@@ -521,7 +550,7 @@ def floor_divide(a, b) -> Tensor:
     a, b = promote(a, b)
     _integer_divisor_check("floor_divide", a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return Tensor._wrap(np.floor_divide(_data(a), _data(b)))
+        return BinaryUfunc.apply(a, b, np.floor_divide)
 
 
 def remainder(a, b) -> Tensor:
@@ -557,7 +586,7 @@ def _bitwise(ufunc):
         dtype = B.result_type(a, b)
         if dtype.kind not in "biu":
             raise DtypeError(f"{ufunc.__name__}: needs bool or integer tensors, got {dtype}")
-        return Tensor._wrap(ufunc(_data(a), _data(b)))
+        return BinaryUfunc.apply(a, b, ufunc)
 
     bitwise.__name__ = ufunc.__name__
     bitwise.__doc__ = (f"Element-wise ``{ufunc.__name__}`` of bool or integer tensors (``&``, ``|``, ``^``); "
@@ -572,12 +601,12 @@ def bitwise_not(x: Tensor) -> Tensor:
     """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
     if x.dtype.kind not in "biu":
         raise DtypeError(f"bitwise_not (~): needs a bool or integer tensor, got {x.dtype}")
-    return Tensor._wrap(np.invert(x.data))
+    return UnaryUfunc.apply(x, np.invert)
 
 
 def logical_not(x: Tensor) -> Tensor:
     """True where ``x`` is zero (any dtype); a boolean tensor with no gradient."""
-    return Tensor._wrap(np.logical_not(_data(x)))
+    return UnaryUfunc.apply(x, np.logical_not)
 
 
 def neg(x: Tensor) -> Tensor:
@@ -662,7 +691,10 @@ def where(condition, a=None, b=None):
         return nonzero(condition, as_tuple=True)
     a, b = promote(a, b)
     device = (a if isinstance(a, Tensor) else b).device
-    cond = B.asarray(condition.data if isinstance(condition, Tensor) else condition, device=device)
+    if isinstance(condition, Tensor) and condition.device == device:
+        cond = condition  # stays a Tensor, so observers of the op see where it came from
+    else:
+        cond = B.asarray(condition.data if isinstance(condition, Tensor) else condition, device=device)
     if cond.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}")
     return Where.apply(cond, a, b)
@@ -708,7 +740,7 @@ def round(x: Tensor, decimals: int = 0) -> Tensor:
 
 def _flags(ufunc):
     def test(x) -> Tensor:
-        return Tensor._wrap(ufunc(_data(x)))
+        return UnaryUfunc.apply(x, ufunc)
 
     test.__name__ = ufunc.__name__
     test.__doc__ = f"Element-wise ``{ufunc.__name__}`` test; a boolean tensor with no gradient."
@@ -754,14 +786,7 @@ def move(x: Tensor, device: str) -> Tensor:
 
 def _compare(ufunc):
     def compare(a, b) -> Tensor:
-        a = a.data if isinstance(a, Tensor) else a
-        b = b.data if isinstance(b, Tensor) else b
-        try:
-            return Tensor._wrap(ufunc(a, b))
-        except ValueError:
-            raise ValueError(
-                f"{ufunc.__name__}: shapes {tuple(np.shape(a))} and {tuple(np.shape(b))} do not broadcast"
-            ) from None
+        return BinaryUfunc.apply(a, b, ufunc)
 
     compare.__name__ = ufunc.__name__
     compare.__doc__ = f"Element-wise ``{ufunc.__name__}``; a boolean tensor with no gradient."

@@ -7,6 +7,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from ._util import NonDifferentiable
 from .shape import scatter_index
 
 __all__ = ["embedding", "one_hot"]
@@ -32,6 +33,14 @@ class Embedding(Function):
         return gw, None, None
 
 
+class OneHot(NonDifferentiable):
+    """out[..., c] = 1 where c is the index, else 0 (int64)."""
+
+    @staticmethod
+    def forward(ctx, indices, num_classes):
+        return (indices[..., None] == B.xp_of(indices).arange(num_classes)).astype(B.int64)
+
+
 def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Look up rows: ``input`` integer indices of any shape (*) -> (*, embedding_dim).
 
@@ -48,7 +57,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None) -> Tensor:
                          f"[{int(indices.min())}, {int(indices.max())}]")
     if padding_idx is not None:
         padding_idx = int(np.int64(padding_idx)) % n
-    return Embedding.apply(weight, indices, padding_idx)
+    return Embedding.apply(weight, input if isinstance(input, Tensor) else indices, padding_idx)
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
@@ -60,5 +69,4 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     n = int(idx.max()) + 1 if num_classes == -1 else int(num_classes)
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise ValueError(f"one_hot: class indices must lie in [0, {n}), got range [{int(idx.min())}, {int(idx.max())}]")
-    xp = B.xp_of(idx)
-    return Tensor._wrap((idx[..., None] == xp.arange(n)).astype(B.int64))
+    return OneHot.apply(tensor if isinstance(tensor, Tensor) else idx, n)

@@ -156,7 +156,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         return _normalize(input, weight, bias, mean, var, eps, axes, param_shape, True, centered)
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are required when training=False")
-    mean, var = running_mean.data.reshape(param_shape), running_var.data.reshape(param_shape)
+    mean, var = reshape(running_mean, param_shape), reshape(running_var, param_shape)
     return _normalize(input, weight, bias, mean, var, eps, axes, param_shape, False)
 
 
@@ -195,7 +195,7 @@ def instance_norm(input: Tensor, running_mean=None, running_var=None, weight=Non
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
-        mean, var = running_mean.data.reshape(param_shape), running_var.data.reshape(param_shape)
+        mean, var = reshape(running_mean, param_shape), reshape(running_var, param_shape)
         return _normalize(input, weight, bias, mean, var, eps, axes, param_shape, False)
     count = int(np.prod(input.shape[2:]))
     if count <= 1:

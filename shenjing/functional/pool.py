@@ -19,7 +19,7 @@ from ._util import allow_unbatched, as_tensor
 from .conv import bilinear_gather, int_tuple, is_channels_last, tap_slices
 from .elementwise import where
 from .linalg import matmul
-from .reduction import MaxAlong, amax, mean
+from .reduction import Gather, MaxAlong, SortIndices, amax, mean
 from .reduction import max as reduce_max
 from .shape import broadcast_to, pad, stack
 
@@ -325,9 +325,10 @@ def kmax_pool1d(input, k: int) -> Tensor:
     The gradient goes to the chosen positions.
     """
     input = _check_seq(input, k, "kmax_pool1d", "k")
-    xp = B.xp_of(input.data)
-    top = xp.argsort(-input.data, axis=-1, kind="stable")[..., :k]
-    return MaxAlong.apply(input, xp.sort(top, axis=-1), input.ndim - 1, True)
+    axis = input.ndim - 1
+    top = SortIndices.apply(input, axis, k, True)
+    in_order = Gather.apply(top, SortIndices.apply(top, axis, k, False), axis)
+    return MaxAlong.apply(input, in_order, axis, True)
 
 
 def kavg_pool1d(input, k: int) -> Tensor:

@@ -33,7 +33,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from .dropout import dropout as apply_dropout
-from .shape import getitem, reshape, stack, transpose
+from .shape import getitem, reshape, stack, transpose, unsqueeze
 
 __all__ = ["rnn_cell", "lstm_cell", "gru_cell", "recurrent_layers"]
 
@@ -604,16 +604,17 @@ def recurrent_layers(input: Tensor, hx, weights, mode: str = "gru", num_layers: 
         states = [None if s is None else (s if num_layers == 1 else getitem(s, slice(layer * D, (layer + 1) * D)))
                   for s in (h0, c0)]
         Y = RecurrentLayer.apply(x, *states, *layer_weights, mode=mode, num_directions=D)
+        last = -2 if mode == "lstm" else -1  # the LSTM's row T holds c_n; counted from the end, T may vary
         for d in range(D):
             cols = slice(d * H, (d + 1) * H)
-            h_n.append(getitem(Y, (0 if d == 1 else T - 1, slice(None), cols)))
+            h_n.append(getitem(Y, (0 if d == 1 else last, slice(None), cols)))
             if mode == "lstm":
-                c_n.append(getitem(Y, (T, slice(None), cols)))
-        x = getitem(Y, slice(0, T)) if mode == "lstm" else Y
+                c_n.append(getitem(Y, (-1, slice(None), cols)))
+        x = getitem(Y, slice(0, -1)) if mode == "lstm" else Y
     output = transpose(x, 0, 1) if batch_first else x
-    h_n = stack(h_n) if len(h_n) > 1 else reshape(h_n[0], (1, N, H))
+    h_n = stack(h_n) if len(h_n) > 1 else unsqueeze(h_n[0], 0)
     if mode == "lstm":
-        c_n = stack(c_n) if len(c_n) > 1 else reshape(c_n[0], (1, N, H))
+        c_n = stack(c_n) if len(c_n) > 1 else unsqueeze(c_n[0], 0)
         return output, (h_n, c_n)
     return output, h_n
 
@@ -625,14 +626,14 @@ def _cell(mode: str, input: Tensor, states, w_ih, w_hh, b_ih, b_hh):
         raise ValueError(f"{where}: input must be a Tensor of shape (N, input_size) or (input_size,), "
                          f"got {getattr(input, 'shape', type(input).__name__)}")
     batched = input.ndim == 2
-    x = reshape(input, (1, input.shape[0] if batched else 1, input.shape[-1]))
+    x = unsqueeze(input, 0) if batched else reshape(input, (1, 1, input.shape[-1]))
     N, H = x.shape[1], w_hh.shape[1] if isinstance(w_hh, Tensor) else 0
     _check_weights((w_ih, w_hh, b_ih, b_hh), GATES[mode], x.shape[2], H, where)
     shape = (N, H) if batched else (H,)
     for name, s in zip(("h", "c"), states):
         _check_state(s, shape, name, where)
     _check_dtypes([input, *states, w_ih, w_hh, b_ih, b_hh], where)
-    states = [None if s is None else reshape(s, (1, N, H)) for s in states]
+    states = [None if s is None else unsqueeze(s, 0) if batched else reshape(s, (1, 1, H)) for s in states]
     Y = RecurrentLayer.apply(x, *states, w_ih, w_hh, b_ih, b_hh, mode=mode, num_directions=1)
     return Y, shape
 
@@ -647,7 +648,7 @@ def rnn_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih:
     if nonlinearity not in ("tanh", "relu"):
         raise ValueError(f"rnn_cell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
     Y, shape = _cell(f"rnn_{nonlinearity}", input, (hx, None), w_ih, w_hh, b_ih, b_hh)
-    return reshape(Y, shape)
+    return reshape(getitem(Y, 0), shape)
 
 
 def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
@@ -674,4 +675,4 @@ def gru_cell(input: Tensor, hx: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih:
     biases (3H,). Returns h'.
     """
     Y, shape = _cell("gru", input, (hx, None), w_ih, w_hh, b_ih, b_hh)
-    return reshape(Y, shape)
+    return reshape(getitem(Y, 0), shape)

@@ -16,8 +16,8 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
-from ._util import normalize_axes, resolve_dim, resolve_keepdim
-from .shape import concatenate, scatter_index
+from ._util import NonDifferentiable, normalize_axes, resolve_dim, resolve_keepdim
+from .shape import concatenate, getitem, scatter_index, squeeze
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
@@ -322,6 +322,28 @@ class ScatterAlong(Function):
         return D.dual(np.take_along_axis, Gather)(grad, ctx.index, ctx.axis), None, None, None
 
 
+class ArgExtreme(NonDifferentiable):
+    """Index of the largest (or smallest) element along ``axis`` (of the flattened array when None)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, largest):
+        pick = np.argmax if largest else np.argmin
+        if axis is None:
+            out = pick(x.reshape(-1))
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        out = pick(x, axis=axis)
+        return np.expand_dims(out, axis) if keepdims else out
+
+
+class SortIndices(NonDifferentiable):
+    """The first ``k`` indices of a stable sort along ``axis`` (descending when ``largest``)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, k, largest):
+        indices = np.argsort(-x if largest else x, axis=axis, kind="stable")
+        return indices[(slice(None),) * axis + (slice(0, k),)]
+
+
 def _positions(index, axis: int) -> tuple:
     """The full index of every element ``index`` points at along ``axis`` (its own position elsewhere)."""
     xp = B.xp_of(index)
@@ -513,10 +535,9 @@ def _extreme(x, dim, keepdim, axis, keepdims, largest):
     if dim is None:
         return Amax.apply(x, None, keep, largest)
     (axis,) = normalize_axes(dim, x.ndim)
-    pick = np.argmax if largest else np.argmin
-    indices = np.expand_dims(pick(x.data, axis=axis), axis)
+    indices = ArgExtreme.apply(x, axis, True, largest)
     values = MaxAlong.apply(x, indices, axis, keep)
-    return MaxMin(values, Tensor._wrap(indices if keep else indices.squeeze(axis)))
+    return MaxMin(values, indices if keep else squeeze(indices, axis))
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None):
@@ -529,23 +550,18 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None)
     return _extreme(x, dim, keepdim, axis, keepdims, False)
 
 
-def _arg(pick):
+def _arg(largest: bool):
     def arg(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims=None) -> Tensor:
         dim = resolve_dim(dim, axis)
-        keep = resolve_keepdim(keepdim, keepdims)
-        if dim is None:
-            out = pick(x.data.reshape(-1))
-            return Tensor._wrap(out.reshape((1,) * x.ndim) if keep else out)
-        (axis,) = normalize_axes(dim, x.ndim)
-        out = pick(x.data, axis=axis)
-        return Tensor._wrap(np.expand_dims(out, axis) if keep else out)
+        axis = None if dim is None else normalize_axes(dim, x.ndim)[0]
+        return ArgExtreme.apply(x, axis, resolve_keepdim(keepdim, keepdims), largest)
 
-    arg.__name__ = pick.__name__
-    arg.__doc__ = f"Index of the {'largest' if pick is np.argmax else 'smallest'} element (no gradient)."
+    arg.__name__ = "argmax" if largest else "argmin"
+    arg.__doc__ = f"Index of the {'largest' if largest else 'smallest'} element (no gradient)."
     return arg
 
 
-argmax, argmin = _arg(np.argmax), _arg(np.argmin)
+argmax, argmin = _arg(True), _arg(False)
 
 
 def cumsum(x: Tensor, dim: int) -> Tensor:
@@ -563,9 +579,8 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
 def sort(x: Tensor, dim: int = -1, descending: bool = False):
     """Sorted values along ``dim`` and the indices they came from, as ``(values, indices)`` (stable)."""
     (axis,) = normalize_axes(dim, x.ndim)
-    keys = -x.data if descending else x.data
-    indices = np.argsort(keys, axis=axis, kind="stable")
-    return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))
+    indices = SortIndices.apply(x, axis, x.shape[axis], descending)
+    return ValuesIndices(Gather.apply(x, indices, axis), indices)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
@@ -573,9 +588,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     (axis,) = normalize_axes(dim, x.ndim)
     if not 0 <= k <= x.shape[axis]:
         raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {x.shape[axis]}")
-    keys = -x.data if largest else x.data
-    indices = np.argsort(keys, axis=axis, kind="stable")[(slice(None),) * axis + (slice(0, k),)]
-    return ValuesIndices(Gather.apply(x, indices, axis), Tensor._wrap(indices))
+    indices = SortIndices.apply(x, axis, k, largest)
+    return ValuesIndices(Gather.apply(x, indices, axis), indices)
 
 
 def cumprod(x: Tensor, dim: int) -> Tensor:
@@ -595,11 +609,11 @@ def median(x: Tensor, dim=None, keepdim: bool = False):
     if dim is None:
         return median(x.reshape(-1), 0).values
     (axis,) = normalize_axes(dim, x.ndim)
-    order = np.argsort(x.data, axis=axis, kind="stable")
     middle = (x.shape[axis] - 1) // 2
-    indices = order[(slice(None),) * axis + (slice(middle, middle + 1),)]
+    lowest = SortIndices.apply(x, axis, middle + 1, False)
+    indices = getitem(lowest, (slice(None),) * axis + (slice(middle, middle + 1),))
     values = MaxAlong.apply(x, indices, axis, keepdim)
-    return ValuesIndices(values, Tensor._wrap(indices if keepdim else indices.squeeze(axis)))
+    return ValuesIndices(values, indices if keepdim else squeeze(indices, axis))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -635,7 +649,7 @@ def bincount(x: Tensor, weights=None, minlength: int = 0) -> Tensor:
 
 def _index_along(x: Tensor, dim: int, index, name: str):
     (axis,) = normalize_axes(dim, x.ndim)
-    index = index.data if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
+    index = index if isinstance(index, Tensor) else B.xp_of(x.data).asarray(index)
     if index.ndim != x.ndim or index.dtype.kind not in "iu":
         raise ValueError(f"{name}: index must be an integer array with {x.ndim} dims, got shape "
                          f"{tuple(index.shape)} and dtype {index.dtype}")

@@ -36,6 +36,24 @@ class Reshape(Function):
         return grad.reshape(ctx.shape), None
 
 
+class Squeeze(Reshape):
+    """Drop the size-1 dims ``axes`` (a reshape that says which dims go)."""
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.shape = x.shape
+        return x.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+class Unsqueeze(Reshape):
+    """Insert a size-1 dim at ``axis`` (a reshape that says where)."""
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.shape = x.shape
+        return x.reshape(x.shape[:axis] + (1,) + x.shape[axis:])
+
+
 class Permute(Function):
     differentiable_backward = True
 
@@ -282,16 +300,14 @@ def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
     axes = normalize_axes(dim, x.ndim)
     if axes is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
-    shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
-    return Reshape.apply(x, shape)
+    return Squeeze.apply(x, tuple(i for i in axes if x.shape[i] == 1))
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dimension at ``dim``."""
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise ValueError(f"unsqueeze: dim {dim} out of range for shape {x.shape}")
-    dim = dim % (x.ndim + 1)
-    return Reshape.apply(x, x.shape[:dim] + (1,) + x.shape[dim:])
+    return Unsqueeze.apply(x, dim % (x.ndim + 1))
 
 
 def broadcast_to(x: Tensor, *shape) -> Tensor:

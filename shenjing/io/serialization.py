@@ -130,13 +130,19 @@ def save(obj, path) -> None:
     """
     fmt = _format(path)
     arrays = _state_of(obj)
+    write_atomically(path, lambda f: (_write_npz if fmt == ".npz" else _write_safetensors)(f, arrays))
+
+
+def write_atomically(path, write) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, flush it to disk, then rename it over
+    ``path``: readers see the old file or the whole new one, never a part."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as f:
-            (_write_npz if fmt == ".npz" else _write_safetensors)(f, arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

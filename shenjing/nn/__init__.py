@@ -1,6 +1,6 @@
 """Layers and models: ``Module``, ``Parameter``, containers and every layer of DESIGN.md §3."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .containers import *  # noqa: F403

@@ -181,7 +181,7 @@ class AttentionPooling(Module):
             raise ValueError(f"AttentionPooling: expected input of shape (N, L, {self.dim}), got {x.shape}")
         scores = (x @ self.query) * (1 / math.sqrt(self.dim))
         if mask is not None:
-            keep = B.xp_of(x.data).asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+            keep = mask.bool() if isinstance(mask, Tensor) else B.xp_of(x.data).asarray(mask, dtype=bool)
             scores = where(keep, scores, x.dtype.type(-1e9))
         weights = softmax(scores, dim=1)
         self.attention_weights = weights.detach()

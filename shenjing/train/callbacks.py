@@ -30,7 +30,10 @@ _MAX_HINTS = ("acc", "f1", "precision", "recall", "auc", "score")
 
 
 class Callback:
-    """Base class; every hook does nothing."""
+    """Base class; every hook does nothing. Under a process group, callbacks with
+    ``rank_zero_only = True`` (those that write files) run on rank 0 alone."""
+
+    rank_zero_only = False
 
     def on_fit_begin(self, trainer) -> None: ...
 
@@ -145,6 +148,8 @@ class ModelCheckpoint(Callback):
     it goes on with the next batch (``{epoch}`` is then the epoch under way, and the logged keys
     are the batch's, ``loss``).
     """
+
+    rank_zero_only = True
 
     def __init__(self, path, monitor: str = "val_loss", mode: str = "auto", save_best_only: bool = False,
                  save_weights_only: bool = False, every: int = 1, every_n_train_steps: int | None = None):
@@ -303,6 +308,8 @@ class CSVLogger(Callback):
     resuming drops the rows of epochs after the checkpoint's (they are trained again).
     """
 
+    rank_zero_only = True
+
     def __init__(self, path, separator: str = ",", append: bool = False):
         self.path, self.separator, self.append = Path(path), separator, bool(append)
         self.keys = None
@@ -351,6 +358,7 @@ class SnapshotCollector(Callback):
         self.epochs = set() if epochs is None else {int(e) for e in epochs}
         self.every = every
         self.directory = None if directory is None else Path(directory)
+        self.rank_zero_only = self.directory is not None   # it writes files
         self.snapshots: list[tuple[int, dict]] = []
         self.paths: list[Path] = []
 

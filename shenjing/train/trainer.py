@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import _backend as B
-from ..data import DataLoader, TensorDataset, check_finite
+from .. import distributed as dist
+from ..data import DataLoader, DistributedSampler, TensorDataset, check_finite
+from ..nn.parallel import DistributedDataParallel
 from ..tensor import Tensor, no_grad
 from .callbacks import Callback, step_scheduler
 from .checkpoint import load_state, save_state
@@ -31,6 +33,21 @@ def to_labels(outputs: np.ndarray) -> np.ndarray:
     if outputs.ndim >= 2 and outputs.shape[-1] > 1:
         return outputs.argmax(axis=-1)
     return (outputs.reshape(outputs.shape[:1] + (-1,))[:, 0] > 0).astype(np.int64)
+
+
+def _in_group() -> bool:
+    return dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _gather_over_ranks(array: np.ndarray) -> np.ndarray:
+    """Every rank's 1-d ``array`` (lengths may differ), concatenated in rank order, on every rank."""
+    size = dist.get_world_size()
+    lengths = [Tensor(np.zeros(1, np.int64)) for _ in range(size)]
+    dist.all_gather(lengths, Tensor(np.array([array.size])))
+    lengths = [int(t.item()) for t in lengths]
+    parts = [Tensor(np.empty(max(lengths), array.dtype)) for _ in range(size)]
+    dist.all_gather(parts, Tensor(np.resize(array, max(lengths))))
+    return np.concatenate([t.numpy()[:n] for t, n in zip(parts, lengths)])
 
 
 class _UpdateGuard:
@@ -67,6 +84,17 @@ class _UpdateGuard:
         if self.held:
             self.held = False
             self._handle(signal.SIGINT, None)
+
+
+def _epoch_over_ranks(tally) -> tuple:
+    """An epoch's loss sum, sample count, labels and predictions over every rank (on every rank)."""
+    sums = Tensor(np.array([tally.total, tally.count], dtype=np.float64))
+    dist.all_reduce(sums)
+    labels, preds = tally.labels, tally.preds
+    if labels:
+        labels, preds = ([_gather_over_ranks(np.concatenate(a))] for a in (labels, preds))
+    total, count = sums.tolist()
+    return total, count, labels, preds
 
 
 def _metric_functions(names) -> dict:
@@ -137,6 +165,13 @@ class _Progress:
             self.bar = None
 
 
+def _replica(model):
+    """What the training steps call: ``model`` itself, or its data-parallel replica under a group of several ranks."""
+    if not _in_group() or isinstance(model, DistributedDataParallel):
+        return model
+    return DistributedDataParallel(model)
+
+
 class _EpochTally:
     """The running loss and labels of one training epoch, and the batches done; restorable mid-epoch."""
 
@@ -203,6 +238,13 @@ class Trainer:
 
     The model is moved to ``device``; float batches are cast to the model's dtype and moved
     there too.
+
+    Built under an initialised process group of several ranks (DESIGN.md §10.2; initialise it
+    first), every rank trains a :class:`~shenjing.nn.parallel.DistributedDataParallel` replica of
+    the model on its :class:`~shenjing.data.DistributedSampler` share of data given as arrays or
+    a Dataset (``batch_size`` is per rank); the epoch's loss and metrics cover every rank's
+    samples; rank 0 alone shows progress and runs the callbacks that write files. Validation runs
+    whole on every rank.
     """
 
     def __init__(self, model, loss, optimizer, scheduler=None, metrics=None, callbacks=(), device="cpu",
@@ -224,7 +266,8 @@ class Trainer:
         self.metric_names = None if metrics is None else list(metrics)
         self.metrics = {} if metrics is None else _metric_functions(metrics)
         self.callbacks = callbacks
-        self.progress = _Progress(bool(progress))
+        self.replica = _replica(self.model)
+        self.progress = _Progress(bool(progress) and dist.is_main_process())
         self.seed = int(B.rng().integers(2**63)) if seed is None else seed
         self.history = History()
         self.epoch = 0
@@ -251,7 +294,7 @@ class Trainer:
                 return p.dtype
         return B.get_default_dtype()
 
-    def _loader(self, data, batch_size, shuffle: bool, what: str) -> DataLoader:
+    def _loader(self, data, batch_size, shuffle: bool, what: str, shard: bool = False) -> DataLoader:
         if isinstance(data, DataLoader):
             return data
         if isinstance(data, (tuple, list)):
@@ -268,8 +311,11 @@ class Trainer:
         if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
             raise TypeError(f"Trainer: {what} data must be a Dataset, a DataLoader or an (X, y) tuple of arrays, "
                             f"got {type(data).__name__}")
-        return DataLoader(data, batch_size=len(data) if batch_size is None else batch_size, shuffle=shuffle,
-                          seed=self.seed if shuffle else None)
+        sampler = DistributedSampler(data, shuffle=shuffle, seed=self.seed) if shard and _in_group() else None
+        size = len(data if sampler is None else sampler) if batch_size is None else batch_size
+        if sampler is not None:
+            return DataLoader(data, batch_size=size, sampler=sampler)
+        return DataLoader(data, batch_size=size, shuffle=shuffle, seed=self.seed if shuffle else None)
 
     def _adopt(self, loader: DataLoader) -> DataLoader:
         """Make ``loader`` the training loader, continuing the random stream of the previous one
@@ -337,7 +383,7 @@ class Trainer:
         """
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be a non-negative integer, got {epochs!r}")
-        loader = self._adopt(self._loader(train, batch_size, shuffle, "train"))
+        loader = self._adopt(self._loader(train, batch_size, shuffle, "train", shard=True))
         val_loader = None if val is None else self._loader(val, 1024 if batch_size is None else max(batch_size, 256),
                                                            False, "validation")
         self.stop_training = self.interrupted = False
@@ -356,7 +402,7 @@ class Trainer:
             self.interrupted = True
             if self._boundary is not None:
                 self._pending_loader_state = self._boundary["loader"]
-            if interrupt_checkpoint is not None:
+            if interrupt_checkpoint is not None and dist.is_main_process():
                 self.save_checkpoint(interrupt_checkpoint)
                 self.log(f"interrupted in epoch {self.epoch + 1}; checkpoint saved to {interrupt_checkpoint}")
             else:
@@ -371,6 +417,8 @@ class Trainer:
 
     def _run_epoch(self, loader, val_loader, epoch: int, epochs: int) -> None:
         t0 = time.perf_counter()
+        if hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch - 1)  # 0-based, as in a PyTorch loop: the same orders
         self._call("on_epoch_begin", epoch)
         logs = self._train_epoch(loader, epoch, epochs)
         if val_loader is not None:
@@ -402,7 +450,7 @@ class Trainer:
             self.batch, self.batch_index, self.skip_step = (inputs[0] if len(inputs) == 1 else inputs, target), i, False
             self._call("on_batch_begin", i)
             self.optimizer.zero_grad()
-            out = self.model(*inputs)
+            out = self.replica(*inputs)
             self.loss = self._loss(out, target)
             self.loss.backward()
             self._call("on_after_backward")
@@ -423,13 +471,19 @@ class Trainer:
             if self.stop_training:
                 break
         self.batch = self.loss = None
-        logs = {"loss": tally.total / max(tally.count, 1)}
-        logs.update(self._epoch_metrics(tally.labels, tally.preds))
+        if _in_group():
+            total, count, labels, preds = _epoch_over_ranks(tally)
+        else:
+            total, count, labels, preds = tally.total, tally.count, tally.labels, tally.preds
+        logs = {"loss": total / max(count, 1)}
+        logs.update(self._epoch_metrics(labels, preds))
         return logs
 
     def _call(self, hook: str, *args) -> None:
+        main = dist.is_main_process()
         for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
+            if main or not cb.rank_zero_only:
+                getattr(cb, hook)(self, *args)
 
     def log(self, message: str) -> None:
         """Print a message without breaking the progress bar (silent when ``progress=False``)."""

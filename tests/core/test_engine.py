@@ -8,6 +8,7 @@ import pytest
 from helpers import RawCube
 
 import shenjing as sj
+from shenjing.tensor import queue_callback
 
 
 def test_backward_through_10000_ops_has_no_recursion_limit():
@@ -175,3 +176,73 @@ def test_grad_dtype_follows_the_leaf():
     y = (x.double() * np.float64(3.0)).sum()
     y.backward()
     assert x.grad.dtype == np.float32
+
+
+def test_post_accumulate_grad_hook_sees_each_leafs_whole_gradient_once_per_pass():
+    w = sj.tensor([1.0, 2.0], requires_grad=True, dtype=sj.float64)
+    b = sj.tensor([0.5, 0.5], requires_grad=True, dtype=sj.float64)
+    seen, order = [], []
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
+    b.register_post_accumulate_grad_hook(lambda t: order.append("b"))
+    def loss():
+        y = (w * w).sum() + (w * 3.0).sum() + (w * b).sum()   # w reaches the loss through three nodes
+        queue_callback(lambda: order.append("end"))
+        return y
+
+    loss().backward()
+    np.testing.assert_array_equal(seen[0], 2 * w.numpy() + 3 + b.numpy())
+    loss().backward()   # accumulates: the hook sees the sum of both passes
+    np.testing.assert_array_equal(seen[1], 2 * (2 * w.numpy() + 3 + b.numpy()))
+    assert len(seen) == 2 and order == ["b", "end", "b", "end"]
+
+
+def test_post_accumulate_grad_hook_removal_grad_and_non_leaves():
+    x = sj.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    handle = x.register_post_accumulate_grad_hook(calls.append)
+    sj.autograd.grad((x * x).sum(), [x])   # autograd.grad touches no .grad: no hook
+    assert calls == []
+    (x * x).sum().backward()
+    assert calls == [x]
+    handle.remove()
+    (x * x).sum().backward()
+    assert calls == [x]
+    with pytest.raises(RuntimeError, match="leaf"):
+        (x * 2).register_post_accumulate_grad_hook(calls.append)
+
+def test_apply_hooks_observe_every_op_call_with_or_without_grad():
+    from shenjing.autograd import apply_hooks
+
+    seen = []
+
+    def hook(cls, args, kwargs, out):
+        seen.append((cls.__name__, out))
+
+    x = sj.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    apply_hooks.append(hook)
+    try:
+        y = (x * 2.0).sum()
+        with sj.no_grad():
+            z = sj.exp(x)
+        index = x.argmax()
+    finally:
+        apply_hooks.remove(hook)
+    assert [name for name, _ in seen] == ["Mul", "Sum", "Exp", "ArgExtreme"]
+    assert seen[1][1] is y and seen[2][1] is z and seen[3][1] is index
+    assert y.requires_grad and not z.requires_grad
+    y.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    (x * 1.0).sum()
+    assert len(seen) == 4  # removed hooks see nothing
+
+
+@pytest.mark.parametrize("op", [
+    lambda x: x > 0, lambda x: x == x, lambda x: (x > 0) & (x < 2), lambda x: ~(x > 0), lambda x: x.argmax(0),
+    lambda x: x.max(0).indices,
+    lambda x: x.topk(2).indices, lambda x: x.long(), lambda x: x.isnan(), lambda x: x.all(),
+    lambda x: sj.nn.functional.one_hot(x.long().abs(), 5),
+])
+def test_index_and_boolean_results_stay_outside_the_graph(op):
+    x = sj.tensor([1.5, -2.0, 3.0, 0.0], requires_grad=True)
+    out = op(x)
+    assert not out.requires_grad and out.grad_fn is None

@@ -30,6 +30,7 @@ TRAIN_DEFAULTS = {"dataset": "digits", "model": "mlp", "optimizer": "adam", "lr"
 CONFIG_NAME = "config.json"
 CHECKPOINT_NAME = "checkpoint.npz"
 VALIDATION = 0.2  # share of the training set `shenjing sweep` holds out to score its points
+SHARPNESS_SAMPLES = 256  # training samples `shenjing lr-find` measures the Hessian's λ_max on
 
 
 class UsageError(Exception):
@@ -413,9 +414,6 @@ def cmd_lr_find(args) -> int:
     return 0
 
 
-SHARPNESS_SAMPLES = 256
-
-
 def _sharpness_at_init(trainer, train) -> tuple[float, float]:
     """λ_max of the loss Hessian at the initial weights (a float64 copy of the model in eval mode, so
     dropout does not make the loss random) on the first training samples."""
@@ -521,25 +519,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _choice(options):
+def _one_of(options) -> dict:
+    """argparse keywords for a choice given as a type, so that ``shenjing sweep`` can parse comma lists of it."""
     def parse(text: str) -> str:
         if text not in options:
             raise argparse.ArgumentTypeError(f"invalid choice {text!r} (choose from {', '.join(options)})")
         return text
 
-    return parse
+    return {"type": parse, "metavar": "{" + ",".join(options) + "}"}
 
 
 # the options `shenjing train` and `shenjing sweep` share: flag -> (argparse keywords, help)
 TRAIN_OPTIONS = {
-    "--dataset": ({"type": _choice(DATASETS), "metavar": "{" + ",".join(DATASETS) + "}"}, "dataset (default digits)"),
-    "--model": ({"type": _choice(MODELS), "metavar": "{" + ",".join(MODELS) + "}"},
-                "architecture (default mlp; MNIST-1D's are tuned, see shenjing/recipes.py)"),
-    "--optimizer": ({"type": _choice(tuple(OPTIMIZERS)), "metavar": "{" + ",".join(OPTIMIZERS) + "}"},
-                    "optimiser (default adam)"),
+    "--dataset": (_one_of(DATASETS), "dataset (default digits)"),
+    "--model": (_one_of(MODELS), "architecture (default mlp; MNIST-1D's are tuned, see shenjing/recipes.py)"),
+    "--optimizer": (_one_of(tuple(OPTIMIZERS)), "optimiser (default adam)"),
     "--lr": ({"type": _positive_float}, "learning rate (default per optimiser: sgd 0.05, adam 2e-3)"),
-    "--schedule": ({"type": _choice(SCHEDULES), "metavar": "{" + ",".join(SCHEDULES) + "}"},
-                   "learning-rate schedule (default cosine)"),
+    "--schedule": (_one_of(SCHEDULES), "learning-rate schedule (default cosine)"),
     "--epochs": ({"type": _positive_int}, "train up to this epoch (default 30)"),
     "--batch-size": ({"type": _positive_int}, "mini-batch size (default 32)"),
     "--seed": ({"type": int}, "random seed (default 0)"),
@@ -598,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = sub.add_parser("sweep", help="train over a grid of `shenjing train` options (comma lists), in parallel",
                            description="Grid search: each option of `shenjing train` takes a comma list; every "
-                           "combination is trained and scored on 20%% of the training set held out (never the "
+                           "combination is trained and scored on 20% of the training set held out (never the "
                            "test set). Writes sweep.csv and sweep.png.")
     for flag, (parse, text) in TRAIN_OPTIONS.items():
         sweep.add_argument(flag, dest=flag[2:].replace("-", "_"), type=_comma_list(parse["type"]),

@@ -19,8 +19,8 @@ QUICK = {
     "multi_exit.py": (["--epochs", "2"], "mean exit depth"),
     "newton.py": (["--steps", "2"], "Newton, exact Hessian"),
     "port_from_pytorch.py": (["--epochs", "1"], "Saved PyTorch Model State to model.npz"),
-    "training_pathologies.py": (["--out", "."], "picture: training_pathologies.png"),
     "swa.py": (["--epochs", "2", "--swa-start", "1"], "SWA model test accuracy"),
+    "training_pathologies.py": (["--seeds", "1", "--epochs", "1", "--out", "."], "4. RNN with recurrent gain 3"),
 }
 
 

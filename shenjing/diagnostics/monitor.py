@@ -24,15 +24,16 @@ SATURATION_LEVEL = 0.01  # a unit is saturated where its local derivative is bel
 
 
 def activation_stats(module, out) -> dict:
-    """act_mean, act_std (population, ddof 0) of ``out``, and for ReLU-family outputs dead_fraction
-    (share of units — positions after the batch axis — that are ≤ 0 for every sample), for
+    """act_mean and act_std (unbiased, as ``Tensor.std()`` and ``torch.std``) of ``out``; for ReLU-family
+    outputs dead_fraction (share of units — positions after the batch axis — ≤ 0 for every sample), for
     sigmoid/tanh outputs saturated_fraction (share of all activations whose local derivative
     σ'(z) = y(1-y), tanh'(z) = 1-y² is below 1% of its maximum)."""
     y = out.data
     flat = y.reshape(-1)
-    mean = float(flat.sum()) / flat.size
-    # one pass for both moments; the cancellation in E[y²] - E[y]² costs ~eps·mean²/var, far below what matters
-    variance = max(float(flat @ flat) / flat.size - mean * mean, 0.0)
+    n = flat.size
+    mean = float(flat.sum()) / n
+    # one pass for both moments; the cancellation in Σy² - n·mean² costs ~eps·mean²/var, far below what matters
+    variance = max(float(flat @ flat) - n * mean * mean, 0.0) / max(n - 1, 1)
     stats = {"act_mean": mean, "act_std": math.sqrt(variance)}
     if isinstance(module, RELU_FAMILY) and y.ndim >= 2:
         stats["dead_fraction"] = float((y.max(axis=0) <= 0).mean())
@@ -82,8 +83,10 @@ class Monitor:
 
     A pass starts when ``model`` is called. Gradients are read at the optimiser's step, or
     without an optimiser when the pass is closed (the next call of ``model``, ``summary()``,
-    ``history`` or ``detach()``). ``every=k`` records one pass in k (cheaper);
-    ``training_only`` skips passes made in eval mode.
+    ``history`` or ``detach()``), so a loop that zeroes gradients before its next forward should
+    pass its optimiser or read ``summary()`` after ``backward``. ``every=k`` records one pass in
+    k: recording every pass costs 2-28% of a training step on the benchmark models, one in ten
+    under 10% (benchmarks/README.md). ``training_only`` skips passes made in eval mode.
 
     >>> import shenjing as sj
     >>> net = sj.nn.Sequential(sj.nn.Linear(4, 8), sj.nn.ReLU(), sj.nn.Linear(8, 2))

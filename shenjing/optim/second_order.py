@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -72,69 +73,104 @@ def _cubic_minimum(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
     return min(max(t, low), high)
 
 
+class _Point(NamedTuple):
+    """A trial step t along d: the loss f, the gradient g and the slope gtd = ∇fᵀd there."""
+
+    t: float
+    f: float
+    g: object
+    gtd: float
+
+
 def _strong_wolfe(phi: Callable, t: float, d, f: float, g, gtd: float, c1: float = 1e-4, c2: float = 0.9,
                   tolerance_change: float = 1e-9, max_ls: int = 25):
     """Line search for a step t satisfying the strong Wolfe conditions (Nocedal & Wright Alg. 3.5-3.6).
 
     f(x + t d) ≤ f(x) + c1 t ∇fᵀd  and  |∇f(x + t d)ᵀd| ≤ c2 |∇fᵀd|. ``phi(t)`` returns
-    (f, ∇f) at x + t d. Returns (f_new, g_new, t, evaluations), as minFunc and PyTorch do.
+    (f, ∇f) at x + t d. At most ``max_ls`` steps after the first trial ``t``, shared by the two
+    phases. Returns (f_new, g_new, t, evaluations), as minFunc and PyTorch do.
     """
-    d_norm = float(np.abs(d).max())
-    f_new, g_new = phi(t)
-    evals, gtd_new = 1, float(g_new @ d)
-    t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
-    done, ls_iter = False, 0
-    bracket = None
-    while ls_iter < max_ls:
-        if f_new > f + c1 * t * gtd or (ls_iter > 1 and f_new >= f_prev):
-            bracket = [[t_prev, f_prev, g_prev, gtd_prev], [t, f_new, g_new, gtd_new]]
-            break
-        if abs(gtd_new) <= -c2 * gtd:
-            bracket, done = [[t, f_new, g_new, gtd_new]], True
-            break
-        if gtd_new >= 0:
-            bracket = [[t_prev, f_prev, g_prev, gtd_prev], [t, f_new, g_new, gtd_new]]
-            break
-        bounds = (t + 0.01 * (t - t_prev), t * 10.0)
-        t_next = _cubic_minimum(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds)
-        t_prev, f_prev, g_prev, gtd_prev = t, f_new, g_new, gtd_new
-        t = t_next
-        f_new, g_new = phi(t)
-        evals, gtd_new, ls_iter = evals + 1, float(g_new @ d), ls_iter + 1
-    if ls_iter == max_ls:
-        bracket = [[0.0, f, g, gtd], [t, f_new, g_new, gtd_new]]
+    evals = 0
 
-    # zoom: shrink the bracket [low, high] (low has the lower loss) until the conditions hold
-    insufficient_progress = False
-    low, high = (0, 1) if bracket[0][1] <= bracket[-1][1] else (1, 0)
+    def probe(step: float) -> _Point:
+        nonlocal evals
+        evals += 1
+        f_step, g_step = phi(step)
+        return _Point(step, f_step, g_step, float(g_step @ d))
+
+    def armijo_fails(p: _Point) -> bool:
+        return p.f > f + c1 * p.t * gtd
+
+    def curvature_holds(p: _Point) -> bool:
+        return abs(p.gtd) <= -c2 * gtd
+
+    bracket, done, ls_iter = _bracket(probe, _Point(0.0, f, g, gtd), probe(t), max_ls, armijo_fails,
+                                      curvature_holds)
+    best = bracket[0] if done else _zoom(probe, bracket, ls_iter, max_ls, float(np.abs(d).max()),
+                                         tolerance_change, armijo_fails, curvature_holds)
+    return best.f, best.g, best.t, evals
+
+
+def _bracket(probe: Callable, start: _Point, new: _Point, max_ls: int, armijo_fails: Callable,
+             curvature_holds: Callable) -> tuple[list, bool, int]:
+    """Phase 1: lengthen the step (cubic extrapolation within [t + 0.01(t - t_prev), 10 t]) until
+    [previous, new] brackets a strong-Wolfe step, or ``new`` is one (done).
+
+    Returns (bracket, done, iterations); after ``max_ls`` iterations the bracket is [start, new].
+    """
+    prev, ls_iter = start, 0
+    while ls_iter < max_ls:
+        if armijo_fails(new) or (ls_iter > 1 and new.f >= prev.f):
+            return [prev, new], False, ls_iter
+        if curvature_holds(new):
+            return [new], True, ls_iter
+        if new.gtd >= 0:
+            return [prev, new], False, ls_iter
+        bounds = (new.t + 0.01 * (new.t - prev.t), new.t * 10.0)
+        step = _cubic_minimum(prev.t, prev.f, prev.gtd, new.t, new.f, new.gtd, bounds)
+        prev, new = new, probe(step)
+        ls_iter += 1
+    return [start, new], False, ls_iter
+
+
+def _zoom(probe: Callable, bracket: list, ls_iter: int, max_ls: int, d_norm: float, tolerance_change: float,
+          armijo_fails: Callable, curvature_holds: Callable) -> _Point:
+    """Phase 2: shrink the bracket [low, high] (low has the lower loss) by cubic interpolation until
+    a step satisfies both conditions, the bracket is shorter than ``tolerance_change`` (in max|Δx|)
+    or the iterations run out; returns the low end."""
+    low, high = (0, 1) if bracket[0].f <= bracket[-1].f else (1, 0)
+    insufficient_progress = done = False
     while not done and ls_iter < max_ls:
-        (ta, fa, _, da), (tb, fb, _, db) = bracket
-        if abs(tb - ta) * d_norm < tolerance_change:
+        a, b = bracket
+        if abs(b.t - a.t) * d_norm < tolerance_change:
             break
-        t = _cubic_minimum(ta, fa, da, tb, fb, db)
-        top, bottom = max(ta, tb), min(ta, tb)
-        eps = 0.1 * (top - bottom)
-        if min(top - t, t - bottom) < eps:
-            if insufficient_progress or t >= top or t <= bottom:
-                t = top - eps if abs(t - top) < abs(t - bottom) else bottom + eps
-                insufficient_progress = False
-            else:
-                insufficient_progress = True
+        t, insufficient_progress = _away_from_ends(_cubic_minimum(a.t, a.f, a.gtd, b.t, b.f, b.gtd), a.t, b.t,
+                                                   insufficient_progress)
+        new = probe(t)
+        ls_iter += 1
+        if armijo_fails(new) or new.f >= bracket[low].f:
+            bracket[high] = new
+            low, high = (0, 1) if bracket[0].f <= bracket[1].f else (1, 0)
         else:
-            insufficient_progress = False
-        f_new, g_new = phi(t)
-        evals, gtd_new, ls_iter = evals + 1, float(g_new @ d), ls_iter + 1
-        if f_new > f + c1 * t * gtd or f_new >= bracket[low][1]:
-            bracket[high] = [t, f_new, g_new, gtd_new]
-            low, high = (0, 1) if bracket[0][1] <= bracket[1][1] else (1, 0)
-        else:
-            if abs(gtd_new) <= -c2 * gtd:
+            if curvature_holds(new):
                 done = True
-            elif gtd_new * (bracket[high][0] - bracket[low][0]) >= 0:
+            elif new.gtd * (bracket[high].t - bracket[low].t) >= 0:
                 bracket[high] = bracket[low]
-            bracket[low] = [t, f_new, g_new, gtd_new]
-    t, f_new, g_new, _ = bracket[low]
-    return f_new, g_new, t, evals
+            bracket[low] = new
+    return bracket[low]
+
+
+def _away_from_ends(t: float, ta: float, tb: float, insufficient_progress: bool) -> tuple[float, bool]:
+    """A trial step within 10 % of the bracket's length from an end is moved to that distance when
+    the previous trial was also too close (or t is outside): the bracket must keep shrinking.
+    Returns (t, whether this trial made insufficient progress)."""
+    top, bottom = max(ta, tb), min(ta, tb)
+    eps = 0.1 * (top - bottom)
+    if min(top - t, t - bottom) >= eps:
+        return t, False
+    if insufficient_progress or t >= top or t <= bottom:
+        return (top - eps if abs(t - top) < abs(t - bottom) else bottom + eps), False
+    return t, True
 
 
 class LBFGS(_ClosureOptimizer):

@@ -3,6 +3,7 @@ accumulated BP), with metrics, callbacks, a progress bar, History and resumable 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import sys
@@ -78,12 +79,17 @@ class _UpdateGuard:
         elif self.previous != signal.SIG_IGN:
             raise KeyboardInterrupt
 
-    def done(self) -> None:
-        """The update is complete: deliver a Ctrl-C held meanwhile."""
-        self.updating = False
-        if self.held:
-            self.held = False
-            self._handle(signal.SIGINT, None)
+    @contextlib.contextmanager
+    def update(self):
+        """The block is an update: a Ctrl-C that arrives in it is delivered at its end."""
+        self.updating = True
+        try:
+            yield
+        finally:
+            self.updating = False
+            if self.held:
+                self.held = False
+                self._handle(signal.SIGINT, None)
 
 
 def _epoch_over_ranks(tally) -> tuple:
@@ -425,11 +431,12 @@ class Trainer:
             logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
         groups = getattr(self.optimizer, "param_groups", None)
         logs["lr"] = float(groups[0]["lr"]) if groups else math.nan
-        self.epoch = epoch
-        self._tally = self._boundary = None
-        if self.scheduler is not None:
-            step_scheduler(self.scheduler, logs)
-        self.history.append(epoch, logs)
+        with self._update_guard.update():  # the epoch is counted whole: epoch, schedule and history together
+            self.epoch = epoch
+            self._tally = self._boundary = None
+            if self.scheduler is not None:
+                step_scheduler(self.scheduler, logs)
+            self.history.append(epoch, logs)
         self._call("on_epoch_end", epoch, logs)
         self.progress.finish(epoch, epochs, logs, time.perf_counter() - t0)
 
@@ -457,15 +464,12 @@ class Trainer:
             value = float(self.loss.item())
             labelled = (B.to_numpy(target.data).reshape(-1), to_labels(B.to_numpy(out.data)).reshape(-1)) \
                 if metrics else ()
-            self._update_guard.updating = True
-            try:
+            with self._update_guard.update():
                 if not self.skip_step:
                     self.optimizer.step()
                     self.global_step += 1
                 live = tally.add(value, int(inputs[0].shape[0]), *labelled)
                 self._boundary = self._position()
-            finally:
-                self._update_guard.done()
             self.progress.update(live)
             self._call("on_batch_end", i, {"loss": value})
             if self.stop_training:

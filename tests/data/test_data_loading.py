@@ -348,3 +348,21 @@ def test_a_left_epoch_is_not_resumed_by_the_next_iter():
     assert len(list(loader)) == 4
     with pytest.raises(ValueError, match=r"batches_yielded must be an int in \[0, 4\]"):
         loader.load_state_dict({"generator": None, "batches_yielded": 5, "transforms": []})
+
+
+@pytest.mark.parametrize("n, batch_size, drop_last", [(23, 5, False), (23, 5, True), (8, 8, False), (9, 1, False)])
+def test_any_position_resumes_with_the_same_batches(n, batch_size, drop_last):
+    X, y = _data(n)
+    loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True, seed=3, drop_last=drop_last)
+    epoch = [b[1].numpy() for b in loader]
+    for k in range(len(epoch) + 1):
+        loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True, seed=3, drop_last=drop_last)
+        batches = iter(loader)
+        for _ in range(k):
+            next(batches)
+        other = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True, seed=0, drop_last=drop_last)
+        other.load_state_dict(loader.state_dict())
+        rest = [b[1].numpy() for b in other]
+        assert len(rest) == len(epoch) - k
+        for a, b in zip(rest, epoch[k:]):
+            np.testing.assert_array_equal(a, b)

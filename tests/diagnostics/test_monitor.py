@@ -40,7 +40,7 @@ def torch_stats(torch, twin, X, y, lr):
     opt.step()
     for name, module in twin.named_children():
         out = outputs[name]
-        s = {"act_mean": out.mean().item(), "act_std": out.std(unbiased=False).item()}
+        s = {"act_mean": out.mean().item(), "act_std": out.std().item()}
         if isinstance(module, torch.nn.ReLU):
             s["dead_fraction"] = (out <= 0).all(0).double().mean().item()
         if isinstance(module, torch.nn.Sigmoid):

@@ -25,24 +25,28 @@ def _assert_same_grads(ours, theirs):
             np.testing.assert_allclose(a, b.detach().numpy(), rtol=0, atol=1e-10)
 
 
-def _linear_pair(torch):
-    rng = np.random.default_rng(0)
-    weight, bias = rng.normal(size=(2, 3)), rng.normal(size=2)
-    layer = nn.Linear(3, 2, dtype=np.float64)
-    layer.load_state_dict({"weight": sj.Tensor(weight), "bias": sj.Tensor(bias)})
-    t_layer = torch.nn.Linear(3, 2).double()
-    t_layer.load_state_dict({"weight": torch.tensor(weight), "bias": torch.tensor(bias)})
-    return layer, t_layer, rng.normal(size=(4, 3))
+def _layer_pair(torch, kind):
+    """The same float64 layer in both libraries (weights copied from torch's), and an input for it."""
+    if kind == "linear":
+        t_layer, layer, shape = torch.nn.Linear(3, 2), nn.Linear(3, 2, dtype=np.float64), (4, 3)
+    else:
+        t_layer, layer, shape = torch.nn.Conv2d(2, 3, 3, padding=1), nn.Conv2d(2, 3, 3, padding=1, dtype=np.float64), \
+            (2, 2, 5, 5)
+    t_layer = t_layer.double()
+    layer.load_state_dict({k: sj.Tensor(v.detach().numpy()) for k, v in t_layer.state_dict().items()})
+    return layer, t_layer, np.random.default_rng(0).normal(size=shape)
 
 
+@pytest.mark.parametrize("kind", ["linear", "conv2d"])
 @pytest.mark.parametrize("input_requires_grad", [True, False])
-def test_linear_hook_matches_torch(torch, input_requires_grad):
-    layer, t_layer, x = _linear_pair(torch)
+def test_hook_matches_torch(torch, kind, input_requires_grad):
+    layer, t_layer, x = _layer_pair(torch, kind)
     log, t_log = [], []
     layer.register_full_backward_hook(_recorder(log))
     t_layer.register_full_backward_hook(lambda m, gi, go: t_log.append((gi, go)))
-    upstream = np.arange(8.0).reshape(4, 2)
-    (layer(sj.Tensor(x, requires_grad=input_requires_grad)).tanh() * sj.Tensor(upstream)).sum().backward()
+    out = layer(sj.Tensor(x, requires_grad=input_requires_grad))
+    upstream = np.random.default_rng(1).normal(size=out.shape)
+    (out.tanh() * sj.Tensor(upstream)).sum().backward()
     with contextlib.nullcontext() if input_requires_grad else pytest.warns(UserWarning):
         tx = torch.tensor(x, requires_grad=input_requires_grad)
         (t_layer(tx).tanh() * torch.tensor(upstream)).sum().backward()

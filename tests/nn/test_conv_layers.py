@@ -199,3 +199,11 @@ def test_padding_modes_match_torch(torch, mode):
     out.sum().backward()
     expected.sum().backward()
     assert_close(xs.grad, xt.grad)
+
+
+def test_conv_transpose_takes_an_unbatched_sample_like_torch(torch):
+    x, w = _x((4, 3, 5)), _x((4, 2, 3, 2), seed=1)
+    ours = F.conv_transpose2d(sj.tensor(x), sj.tensor(w), stride=2)
+    assert_close(ours, torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=2))
+    assert ours.shape == (2, 7, 10)
+    assert F.conv_transpose1d(sj.tensor(x[:, 0]), sj.tensor(w[:, :, 0]), stride=3).shape == (2, 14)

@@ -23,11 +23,12 @@ from . import _backend as B
 
 
 class _GradMode:
-    __slots__ = ("enabled", "anomaly")
+    __slots__ = ("enabled", "anomaly", "record_backward")
 
     def __init__(self):
         self.enabled = True
         self.anomaly = False
+        self.record_backward = False  # every backward() runs with create_graph=True (see record_backward)
 
 
 grad_mode = _GradMode()
@@ -85,6 +86,20 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+class record_backward:
+    """Inside this context every ``backward()`` is recorded (``create_graph=True``), so the ``.grad``
+    left by code that calls ``backward()`` itself (an optimiser's closure) can be differentiated again."""
+
+    def __enter__(self):
+        self.prev = grad_mode.record_backward
+        grad_mode.record_backward = True
+        return self
+
+    def __exit__(self, *exc):
+        grad_mode.record_backward = self.prev
+        return False
+
+
 class detect_anomaly:
     """Check every forward output and backward gradient for NaN/Inf (a context manager or decorator).
 
@@ -113,6 +128,10 @@ class AnomalyError(FloatingPointError, RuntimeError):
 
 
 def check_finite(array, op_name: str, phase: str) -> None:
+    if isinstance(array, Tensor):
+        array = array.data
+    if not hasattr(array, "dtype"):  # the per-output gradients of a multi-output op
+        return
     xp = B.xp_of(array)
     if array.dtype.kind == "f" and not bool(xp.isfinite(array).all()):
         raise AnomalyError(f"{op_name} produced NaN or Inf in its {phase} pass")
@@ -135,7 +154,7 @@ class Tensor:
     ((2, 2), dtype('float32'), 'cpu', True)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_post_accumulate_grad_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_hooks", "_post_accumulate_grad_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
@@ -144,6 +163,7 @@ class Tensor:
         self.data = B.asarray(data, dtype, device, copy=True)  # like torch.tensor: never aliases the input
         self.grad = None
         self.grad_fn = None
+        self._hooks = None
         self._post_accumulate_grad_hooks = None
         self.requires_grad = False
         if requires_grad:
@@ -156,6 +176,7 @@ class Tensor:
         t.data = data if type(data) is np.ndarray else B.ensure_array(data)
         t.grad = None
         t.grad_fn = grad_fn
+        t._hooks = None
         t._post_accumulate_grad_hooks = None
         t.requires_grad = grad_fn is not None
         return t
@@ -347,13 +368,38 @@ class Tensor:
         return self
 
     # ----- autograd ----------------------------------------------------------
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         ``gradient`` (PyTorch's name) defaults to 1 for a one-element tensor; otherwise it must
-        be given. The graph is freed afterwards unless ``retain_graph=True``.
+        be given. The graph is freed afterwards unless ``retain_graph`` (default: ``create_graph``).
+        With ``create_graph=True`` the backward pass is recorded too: the gradients are Tensors with
+        a graph that can be differentiated again. ``inputs`` (tensors) limits the accumulation to them.
         """
-        run_backward((self,), (gradient,), retain_graph)
+        create_graph = create_graph or grad_mode.record_backward
+        if inputs is None:
+            run_backward((self,), (gradient,), retain_graph, create_graph=create_graph)
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        grads = run_backward((self,), (gradient,), retain_graph, inputs=inputs, create_graph=create_graph)
+        fresh = {}
+        for t, g in zip(inputs, grads):
+            if g is not None:
+                _accumulate(t, g, fresh, create_graph)
+        _own_fresh_grads(fresh)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient during backward; a Tensor it returns replaces
+        the gradient. Returns a handle whose ``remove()`` unregisters the hook (PyTorch's semantics)."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        owner = self if self.grad_fn is None else self.grad_fn
+        hooks = owner._hooks
+        if hooks is None:
+            hooks = owner._hooks = []
+        hooks.append(hook)
+        return _RemovableHook(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook) -> _RemovableHook:
         """Call ``hook(self)`` once per backward pass, after the last gradient of that pass has been
@@ -386,6 +432,16 @@ class _RemovableHook:
     def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
+
+
+def _run_hooks(hooks, grad, create_graph: bool):
+    """Pass ``grad`` through the tensor hooks; each sees (and may replace) the gradient as a Tensor."""
+    value = grad if create_graph else Tensor._wrap(grad)
+    for hook in hooks:
+        result = hook(value)
+        if result is not None:
+            value = result if isinstance(result, Tensor) else Tensor._wrap(B.asarray(result))
+    return value if create_graph else value.data
 
 
 _final_callbacks = []
@@ -438,44 +494,58 @@ def _topological_order(roots) -> list:
     return order
 
 
-def _initial_grad(tensor: Tensor, grad):
+def _initial_grad(tensor: Tensor, grad, create_graph: bool = False):
     if grad is None:
         if tensor.data.size != 1:
             raise ValueError(
                 f"backward() on a tensor of shape {tensor.shape} needs an explicit grad of the same shape"
             )
-        return B.xp_of(tensor.data).ones_like(tensor.data)
+        ones = B.xp_of(tensor.data).ones_like(tensor.data)
+        return Tensor._wrap(ones) if create_graph else ones
+    if create_graph and isinstance(grad, Tensor):
+        if grad.shape != tensor.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {tensor.shape}")
+        # stays in the graph: the result is differentiable with respect to it too
+        return grad if grad.dtype == tensor.dtype else grad.to(tensor.dtype)
     grad = grad.data if isinstance(grad, Tensor) else B.asarray(grad, tensor.dtype, tensor.device)
     if grad.shape != tensor.shape:
         raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {tensor.shape}")
-    return grad.astype(tensor.dtype, copy=True)
+    grad = grad.astype(tensor.dtype, copy=True)
+    return Tensor._wrap(grad) if create_graph else grad
 
 
-def run_backward(roots, grads, retain_graph=False, inputs=None):
+def run_backward(roots, grads, retain_graph=None, inputs=None, create_graph: bool = False):
     """Propagate ``grads`` from ``roots`` through the graph.
 
     Leaves get their gradients accumulated into ``.grad``. When ``inputs`` (a list
     of tensors) is given, no ``.grad`` is touched: the gradients of exactly those
-    tensors are returned as arrays (None where no gradient reached them); this is
-    ``autograd.grad``.
+    tensors are returned (None where no gradient reached them); this is ``autograd.grad``.
+    Gradients are raw arrays, or, with ``create_graph=True``, Tensors whose computation
+    is itself recorded (each node's backward then runs on graph values, see
+    ``autograd.Function``). ``retain_graph`` defaults to ``create_graph``.
     """
+    if retain_graph is None:
+        retain_graph = create_graph
     pending = {}
     captured = None if inputs is None else {id(t): None for t in inputs}
     watched = {} if inputs is None else {id(t.grad_fn): id(t) for t in inputs if t.grad_fn is not None}
     fresh = {}  # id(leaf) -> leaf whose .grad was set in this pass
 
     def deliver(tensor, grad):
+        hooks = tensor._hooks
+        if hooks:
+            grad = _run_hooks(hooks, grad, create_graph)
         if captured is not None:
             key = id(tensor)
             if key in captured:
                 captured[key] = grad if captured[key] is None else captured[key] + grad
         elif tensor.requires_grad:
-            _accumulate(tensor, grad, fresh)
+            _accumulate(tensor, grad, fresh, create_graph)
 
     for tensor, grad in zip(roots, grads):
         if not tensor.requires_grad:
             raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
-        grad = _initial_grad(tensor, grad)
+        grad = _initial_grad(tensor, grad, create_graph)
         node = tensor.grad_fn
         if node is None:
             deliver(tensor, grad)
@@ -485,22 +555,24 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
     anomaly = grad_mode.anomaly
     order = _topological_order(list(pending))
     finished_by = _hooked_leaves_by_last_node(order) if captured is None else {}
-    with no_grad():
+    with set_grad_enabled(create_graph):
         for node in order:
             grad = pending.pop(node, None)
             if grad is None:
                 continue
+            if node._hooks:
+                grad = _run_hooks(node._hooks, grad, create_graph)
             if id(node) in watched:
                 captured[watched[id(node)]] = grad
             out = node.retained_output and node.retained_output()
             if out is not None and captured is None:
-                out.grad = Tensor._wrap(grad.copy() if out.grad is None else out.grad.data + grad)
+                _retain(out, grad, create_graph)
             if node.parents is None:
                 raise RuntimeError(
                     f"backward through {type(node).__name__} a second time: its graph was freed; "
                     "pass retain_graph=True to the first backward()"
                 )
-            input_grads = node.backward(node, grad)
+            input_grads = node.graph_backward(grad) if create_graph else node.backward(node, grad)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
             for parent, fn, g in zip(node.parents, node.parent_fns, input_grads):
@@ -525,12 +597,28 @@ def run_backward(roots, grads, retain_graph=False, inputs=None):
     return None
 
 
-def _accumulate(leaf: Tensor, grad, fresh: dict) -> None:
+def _retain(out: Tensor, grad, create_graph: bool) -> None:
+    """``out.grad`` of a tensor that asked for ``retain_grad()``."""
+    if create_graph:
+        out.grad = grad if out.grad is None else out.grad + grad
+    else:
+        out.grad = Tensor._wrap(grad.copy() if out.grad is None else out.grad.data + grad)
+
+
+def _accumulate(leaf: Tensor, grad, fresh: dict, create_graph: bool = False) -> None:
+    if create_graph:  # a graph value: never written into, summed out of place as in PyTorch
+        grad = grad if grad.dtype == leaf.data.dtype else grad.to(leaf.data.dtype)
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        return
+    if isinstance(grad, Tensor):
+        grad = grad.data
     if grad.dtype != leaf.data.dtype:
         grad = grad.astype(leaf.data.dtype)
     if leaf.grad is None:
         leaf.grad = Tensor._wrap(grad)
         fresh[id(leaf)] = leaf
+    elif leaf.grad.requires_grad:  # a recorded gradient (create_graph): its array belongs to a graph
+        leaf.grad = Tensor._wrap(leaf.grad.data + grad)
     elif id(leaf) in fresh:
         # this pass's arrays may still be read by nodes not yet visited: never write into them
         leaf.grad.data = B.ensure_array(leaf.grad.data + grad)

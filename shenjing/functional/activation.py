@@ -15,6 +15,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import as_tensor, normalize_axes
 from . import elementwise as E
 
@@ -40,8 +41,30 @@ def erf(x):
     return impl(x).astype(x.dtype, copy=False)
 
 
+class Erf(Function):
+    """erf(x); d/dx = 2/√π · e^{-x²}."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return erf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * (2 / math.sqrt(math.pi)) * D.exp(-ctx.x * ctx.x)
+
+
+_erf = D.dual(erf, Erf)
+
+
 def _pointwise(name: str, f, df, doc: str):
-    """A Function class computing ``f`` element-wise, with backward ``grad * df(x, out, *params)``."""
+    """A Function class computing ``f`` element-wise, with backward ``grad * df(x, out, *params)``.
+
+    ``df`` is written with ``_dispatch`` (masks on ``D.raw(x)``), so it also runs on graph values
+    and every activation built here is differentiable to any order.
+    """
 
     def forward(ctx, x, *params):
         out = f(x, *params)
@@ -52,7 +75,7 @@ def _pointwise(name: str, f, df, doc: str):
         return (grad * df(ctx.x, ctx.out, *ctx.params),) + (None,) * len(ctx.params)
 
     return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward),
-                                    "__doc__": doc})
+                                    "__doc__": doc, "differentiable_backward": True})
 
 
 def _as_float(value, name: str) -> float:
@@ -64,31 +87,31 @@ def _as_float(value, name: str) -> float:
 Hardtanh = _pointwise(
     "Hardtanh",
     lambda x, lo, hi: np.clip(x, lo, hi),
-    lambda x, out, lo, hi: ((x > lo) & (x < hi)).astype(x.dtype),
+    lambda x, out, lo, hi: ((D.raw(x) > lo) & (D.raw(x) < hi)).astype(x.dtype),
     "clip(x, lo, hi); derivative 1 strictly inside (lo, hi), else 0.",
 )
 LeakyRelu = _pointwise(
     "LeakyRelu",
     lambda x, a: np.where(x > 0, x, x * a),
-    lambda x, out, a: np.where(x > 0, x.dtype.type(1), x.dtype.type(a)),
+    lambda x, out, a: np.where(D.raw(x) > 0, x.dtype.type(1), x.dtype.type(a)),
     "x for x > 0, a·x otherwise.",
 )
 Elu = _pointwise(
     "Elu",
     lambda x, a: np.where(x > 0, x, a * np.expm1(np.minimum(x, 0))),
-    lambda x, out, a: np.where(x > 0, x.dtype.type(1), out + x.dtype.type(a)),
+    lambda x, out, a: D.where(D.raw(x) > 0, x.dtype.type(1), out + x.dtype.type(a)),
     "x for x > 0, α(eˣ - 1) otherwise; derivative 1 or f(x) + α.",
 )
 GeluExact = _pointwise(
     "GeluExact",
     lambda x: 0.5 * x * (1 + erf(x * (1 / math.sqrt(2)))),
-    lambda x, out: 0.5 * (1 + erf(x * (1 / math.sqrt(2)))) + x * np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi)),
+    lambda x, out: 0.5 * (1 + _erf(x * (1 / math.sqrt(2)))) + x * D.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi)),
     "x·Φ(x); derivative Φ(x) + x·φ(x).",
 )
 
 
 def _gelu_tanh_inner(x):
-    return np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+    return D.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
 
 
 GeluTanh = _pointwise(
@@ -112,7 +135,7 @@ def _softplus_value(x, beta, threshold):
 Softplus = _pointwise(
     "Softplus",
     _softplus_value,
-    lambda x, out, beta, threshold: np.where(x * beta > threshold, x.dtype.type(1), E.stable_sigmoid(x * beta)),
+    lambda x, out, beta, threshold: D.where(D.raw(x) * beta > threshold, x.dtype.type(1), D.sigmoid(x * beta)),
     "log(1 + e^{βx})/β, linear past the threshold; derivative σ(βx).",
 )
 
@@ -121,13 +144,13 @@ _SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
 
 def _mish_grad(x, out):
-    t = np.tanh(E.stable_softplus(x))
-    return t + x * (1 - t * t) * E.stable_sigmoid(x)
+    t = D.tanh(E.stable_softplus(x))
+    return t + x * (1 - t * t) * D.sigmoid(x)
 
 
 Silu = _pointwise(
     "Silu", lambda x: x * E.stable_sigmoid(x),
-    lambda x, out: E.stable_sigmoid(x) * (1 + x * (1 - E.stable_sigmoid(x))),
+    lambda x, out: D.sigmoid(x) * (1 + x * (1 - D.sigmoid(x))),
     "x·σ(x); derivative σ(x)(1 + x(1 - σ(x))).",
 )
 Mish = _pointwise(
@@ -137,26 +160,26 @@ Mish = _pointwise(
 Selu = _pointwise(
     "Selu",
     lambda x: _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))).astype(x.dtype),
-    lambda x, out: np.where(x > 0, x.dtype.type(_SELU_SCALE), out + x.dtype.type(_SELU_SCALE * _SELU_ALPHA)),
+    lambda x, out: D.where(D.raw(x) > 0, x.dtype.type(_SELU_SCALE), out + x.dtype.type(_SELU_SCALE * _SELU_ALPHA)),
     "λ·(x if x > 0 else α(eˣ - 1)) with PyTorch's α and λ.",
 )
 LogSigmoid = _pointwise(
     "LogSigmoid", lambda x: -E.stable_softplus(-x),
-    lambda x, out: E.stable_sigmoid(-x),
+    lambda x, out: D.sigmoid(-x),
     "log σ(x) = -softplus(-x); derivative σ(-x).",
 )
 Softsign = _pointwise(
-    "Softsign", lambda x: x / (1 + np.abs(x)), lambda x, out: 1 / (1 + np.abs(x)) ** 2,
+    "Softsign", lambda x: x / (1 + np.abs(x)), lambda x, out: 1 / (1 + D.absolute(x)) ** 2,
     "``x / (1 + |x|)``; derivative ``1 / (1 + |x|)²``.",
 )
 Hardsigmoid = _pointwise(
     "Hardsigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype),
-    lambda x, out: (((x > -3) & (x < 3)) / 6).astype(x.dtype),
+    lambda x, out: (((D.raw(x) > -3) & (D.raw(x) < 3)) / 6).astype(x.dtype),
     "clip(x/6 + ½, 0, 1); derivative 1/6 inside (-3, 3).",
 )
 Hardswish = _pointwise(
     "Hardswish", lambda x: x * np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype),
-    lambda x, out: np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype),
+    lambda x, out: D.where(D.raw(x) < -3, 0, D.where(D.raw(x) <= 3, x / 3 + 0.5, 1)),
     "x·hardsigmoid(x); derivative 0 below -3, x/3 + ½ up to 3, then 1 (PyTorch's).",
 )
 
@@ -264,23 +287,30 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 class Prelu(Function):
     """x if x > 0 else a_c·x with a learned slope per channel (dim 1), or one shared slope."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, weight):
-        w = weight.reshape((1, -1) + (1,) * (x.ndim - 2)) if x.ndim >= 2 and weight.size > 1 else weight
-        ctx.x, ctx.w, ctx.wshape = x, w, weight.shape
-        return np.where(x > 0, x, w * x)
+        ctx.x, ctx.weight = x, weight
+        return np.where(x > 0, x, _per_channel(weight, x.ndim) * x)
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.x, ctx.w
-        positive = x > 0
-        gx = np.where(positive, grad, grad * w) if ctx.needs_input_grad[0] else None
+        x, w = ctx.x, _per_channel(ctx.weight, ctx.x.ndim)
+        positive = D.raw(x) > 0
+        gx = D.where(positive, grad, grad * w) if ctx.needs_input_grad[0] else None
         gw = None
         if ctx.needs_input_grad[1]:
-            local = np.where(positive, 0, grad * x)
-            axes = tuple(i for i in range(x.ndim) if not (i == 1 and w.size > 1))
-            gw = local.sum(axis=axes).reshape(ctx.wshape)
+            local = D.where(positive, 0, grad * x)
+            axes = tuple(i for i in range(x.ndim) if not (i == 1 and int(np.prod(w.shape)) > 1))
+            gw = local.sum(axis=axes).reshape(ctx.weight.shape)
         return gx, gw
+
+
+def _per_channel(weight, ndim: int):
+    """PReLU's slopes shaped to broadcast over dim 1 of an ``ndim``-d input (one shared slope as is)."""
+    shared = int(np.prod(weight.shape)) == 1
+    return weight if ndim < 2 or shared else weight.reshape((1, -1) + (1,) * (ndim - 2))
 
 
 def prelu(x: Tensor, weight: Tensor) -> Tensor:
@@ -345,6 +375,8 @@ def log_softmax_array(z, axis: int):
 class Softmax(Function):
     """s = softmax(x / T); backward: (s ⊙ (g - Σ g·s)) / T."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, t):
         z = x / t if t != 1 else x
@@ -363,6 +395,8 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """y = log softmax(x / T); backward: (g - softmax·Σ g) / T."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, t):
         out = log_softmax_array(x / t if t != 1 else x, axis)
@@ -371,7 +405,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        gz = grad - np.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)
+        gz = grad - D.exp(ctx.out) * grad.sum(axis=ctx.axis, keepdims=True)
         return (gz / ctx.t if ctx.t != 1 else gz), None, None
 
 

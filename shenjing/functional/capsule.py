@@ -7,6 +7,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import as_tensor
 from .activation import softmax
 from .reduction import sum as reduce_sum
@@ -17,19 +18,22 @@ __all__ = ["squash", "dynamic_routing"]
 class Squash(Function):
     """v = f(n)·s with n = ||s||, f(n) = n / (1 + n²); dv/ds = f(n) I + f'(n)/n · s sᵀ, f'(n) = (1 - n²)/(1 + n²)²."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, s, axis):
         n = np.sqrt((s * s).sum(axis=axis, keepdims=True))
         one = s.dtype.type(1)
-        ctx.s, ctx.n, ctx.axis = s, n, axis
+        ctx.s, ctx.axis = s, axis
         return s * (n / (one + n * n))
 
     @staticmethod
     def backward(ctx, grad):
-        s, n, axis = ctx.s, ctx.n, ctx.axis
+        s, axis = ctx.s, ctx.axis
         one = s.dtype.type(1)
-        n2 = n * n
-        safe = np.where(n > 0, n, one)
+        n2 = (s * s).sum(axis=axis, keepdims=True)
+        n = D.sqrt(n2)
+        safe = D.where(D.raw(n) > 0, n, one)
         radial = (one - n2) / ((one + n2) ** 2 * safe)
         return grad * (n / (one + n2)) + s * (radial * (grad * s).sum(axis=axis, keepdims=True)), None
 

@@ -18,6 +18,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import allow_unbatched, as_tensor
 from .linalg import linear
 
@@ -194,6 +195,33 @@ class Conv2dFunction(Function):
         return gx, gw, gb, None
 
 
+def _conv2d_composite(x, weight, bias, geom):
+    """:class:`Conv2dFunction` written with differentiable ops (its composite): one einsum per kernel tap
+    over the zero-padded input, y = b + Σ_{i,j} x_pad[taps (i, j)] · W[:, :, i, j] per group."""
+    from .linalg import einsum
+    from .shape import pad
+
+    x, weight = as_tensor(x), as_tensor(weight)
+    n, _, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    g = geom.groups
+    (pt, pb), (pl, pr) = geom.pads
+    out_hw = tuple(conv_out_size(*a) for a in zip((h, w), (kh, kw), geom.stride, geom.pads, geom.dilation))
+    padded = pad(x, (pl, pr, pt, pb))
+    grouped = weight.reshape(g, o // g, cg, kh, kw)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            tap = padded[(slice(None), slice(None), *tap_slices((i, j), out_hw, geom))].reshape(n, g, cg, *out_hw)
+            term = einsum("ngchw,goc->ngohw", tap, grouped[:, :, :, i, j])
+            out = term if out is None else out + term
+    out = out.reshape(n, o, *out_hw)
+    return out if bias is None else out + as_tensor(bias).reshape(1, o, 1, 1)
+
+
+Conv2dFunction.composite = staticmethod(_conv2d_composite)
+
+
 def conv_forward(x, weight, bias, geom: Geometry):
     """The convolution on arrays: (output (N, O, Ho, Wo) as a channels-last view, the lowering, the
     weight as (G, O/G, kh·kw·C/G) matrices)."""
@@ -336,7 +364,7 @@ def _bilinear_corners(py, px, h: int, w: int):
 
     Rows/cols are clipped into the image; neighbours outside it get weight 0 (zero padding).
     """
-    y0, x0 = np.floor(py), np.floor(px)
+    y0, x0 = np.floor(D.raw(py)), np.floor(D.raw(px))
     ly, lx = py - y0, px - x0
     y0, x0 = y0.astype(np.intp), x0.astype(np.intp)
     one = py.dtype.type(1)
@@ -359,13 +387,7 @@ class BilinearGather(Function):
     @staticmethod
     def forward(ctx, x, batch, py, px):
         ctx.x, ctx.batch, ctx.py, ctx.px = x, batch, py, px
-        xl = x.transpose(0, 2, 3, 1)
-        b = batch.reshape(batch.shape + (1,) * (py.ndim - 1))
-        out = None
-        for yi, xi, wt, _, _ in _bilinear_corners(py, px, *x.shape[2:]):
-            term = xl[b, yi, xi] * wt[..., None]
-            out = term if out is None else out + term
-        return out
+        return _bilinear_sample(x, batch, py, px)
 
     @staticmethod
     def backward(ctx, grad):
@@ -383,6 +405,20 @@ class BilinearGather(Function):
                 gy, gxp = gy + gv * dwy, gxp + gv * dwx
         gx = dxl.transpose(0, 3, 1, 2) if need_x else None
         return gx, None, gy if need_y else None, gxp if need_x_pos else None
+
+
+def _bilinear_sample(x, batch, py, px):
+    """The bilinear samples (raw arrays, or Tensors: then it is :class:`BilinearGather`'s composite)."""
+    xl = D.permute(x, (0, 2, 3, 1))
+    b = batch.reshape(batch.shape + (1,) * (py.ndim - 1))
+    out = None
+    for yi, xi, wt, _, _ in _bilinear_corners(py, px, *x.shape[2:]):
+        term = xl[b, yi, xi] * wt[..., None]
+        out = term if out is None else out + term
+    return out
+
+
+BilinearGather.composite = staticmethod(_bilinear_sample)
 
 
 def bilinear_gather(x: Tensor, batch, py: Tensor, px: Tensor) -> Tensor:

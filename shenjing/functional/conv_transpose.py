@@ -7,7 +7,10 @@ from __future__ import annotations
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import allow_unbatched, as_tensor
-from .conv import Geometry, Lowering, column_sums, conv_forward, input_grad, int_tuple, weight_grad, weight_matrices
+from .conv import (Geometry, Lowering, column_sums, conv_forward, input_grad, int_tuple, tap_slices, weight_grad,
+                   weight_matrices)
+from .linalg import einsum
+from .shape import scatter_index
 
 __all__ = ["conv_transpose1d", "conv_transpose2d"]
 
@@ -45,6 +48,29 @@ class ConvTranspose2dFunction(Function):
             low = Lowering(grad, x.shape[2:], weight.shape[2:], geom)
             gw = weight_grad(x.transpose(0, 2, 3, 1), low, weight.shape)
         return gx, gw, gb, None, None
+
+
+def _conv_transpose_composite(x, weight, bias, geom, out_hw):
+    """:class:`ConvTranspose2dFunction` with differentiable ops (its composite): each kernel tap's product
+    x · W[:, :, i, j] (per group) added into the strided positions it reaches of the padded output."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    n, c, h, w = x.shape
+    g, (kh, kw) = geom.groups, weight.shape[2:]
+    o = weight.shape[1]
+    (pt, pb), (pl, pr) = geom.pads
+    padded = (n, g * o, out_hw[0] + pt + pb, out_hw[1] + pl + pr)
+    grouped_x, grouped_w = x.reshape(n, g, c // g, h, w), weight.reshape(g, c // g, o, kh, kw)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            term = einsum("ngchw,gco->ngohw", grouped_x, grouped_w[:, :, :, i, j]).reshape(n, g * o, h, w)
+            placed = scatter_index(term, padded, (slice(None), slice(None), *tap_slices((i, j), (h, w), geom)))
+            out = placed if out is None else out + placed
+    out = out[:, :, pt : pt + out_hw[0], pl : pl + out_hw[1]]
+    return out if bias is None else out + as_tensor(bias).reshape(1, -1, 1, 1)
+
+
+ConvTranspose2dFunction.composite = staticmethod(_conv_transpose_composite)
 
 
 def _check(input: Tensor, weight: Tensor, bias, nd: int, groups: int, name: str) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import DtypeError, NonDifferentiable, unbroadcast
 
 __all__ = [
@@ -27,6 +28,8 @@ def _shape(x):
 
 
 class Add(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
@@ -39,6 +42,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = _shape(a), _shape(b)
@@ -52,6 +57,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -67,6 +74,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -82,6 +91,8 @@ class Div(Function):
 
 
 class Pow(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         out = a**b
@@ -98,12 +109,11 @@ class Pow(Function):
                 if np.isscalar(b):
                     local = b * a ** (b - 1) if b != 0 else a * 0
                 else:
-                    local = np.where(b == 0, 0, b * a ** (b - 1))
+                    local = D.where(D.raw(b) == 0, 0, b * a ** (b - 1))
                 ga = unbroadcast(grad * local, _shape(a))
             if need_b:
-                xp = B.xp_of(out)
-                a = xp.asarray(a)
-                local = xp.where(a == 0, 0, out * xp.log(xp.where(a == 0, 1, a)))
+                zero = D.raw(a) == 0
+                local = D.where(zero, 0, out * D.log(D.where(zero, 1, a)))
                 gb = unbroadcast(grad * local, _shape(b))
         return ga, gb
 
@@ -121,13 +131,15 @@ class Remainder(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return ctx.remainder(a, b)
 
+    differentiable_backward = True
+
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.a, ctx.b
         need_a, need_b = ctx.needs_input_grad
         ga = unbroadcast(grad, _shape(a)) if need_a else None
         with np.errstate(divide="ignore", invalid="ignore"):
-            gb = unbroadcast(-grad * ctx.quotient(a, b), _shape(b)) if need_b else None
+            gb = unbroadcast(-grad * ctx.quotient(D.raw(a), D.raw(b)), _shape(b)) if need_b else None
         return ga, gb
 
 
@@ -139,6 +151,8 @@ class Fmod(Remainder):
 
 
 class Neg(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -149,6 +163,8 @@ class Neg(Function):
 
 
 class Abs(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -156,10 +172,12 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.sign(ctx.x)
+        return grad * np.sign(D.raw(ctx.x))
 
 
 class Exp(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = np.exp(x)
@@ -171,6 +189,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -182,6 +202,8 @@ class Log(Function):
 
 
 class Log1p(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -193,6 +215,8 @@ class Log1p(Function):
 
 
 class Sqrt(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = np.sqrt(x)
@@ -204,6 +228,8 @@ class Sqrt(Function):
 
 
 class Sin(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -211,10 +237,12 @@ class Sin(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.cos(ctx.x)
+        return grad * D.cos(ctx.x)
 
 
 class Cos(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.x = x
@@ -222,11 +250,13 @@ class Cos(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return -grad * np.sin(ctx.x)
+        return -grad * D.sin(ctx.x)
 
 
 class Tanh(Function):
     """tanh(x); d/dx = 1 - tanh(x)^2 (seed 000 §4.4.2)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -246,12 +276,15 @@ def stable_sigmoid(x):
 
 
 def stable_softplus(x):
-    """softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{-|x|}), which never overflows; its derivative is σ(x)."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    """softplus(x) = log(1 + eˣ) = max(x, 0) + log(1 + e^{-|x|}), which never overflows; its derivative is σ(x).
+    Raw arrays or Tensors (then differentiable)."""
+    return D.maximum(x, 0) + D.log1p(D.exp(-D.absolute(x)))
 
 
 class Sigmoid(Function):
     """σ(x) = 1 / (1 + e^{-x}); d/dx = σ(x)(1 - σ(x)) (seed 000 §4.4.1)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -267,6 +300,8 @@ class Sigmoid(Function):
 class Relu(Function):
     """max(0, x); derivative 1 for x > 0, else 0 (seed 000 §4.4.3)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.out = np.maximum(x, 0)
@@ -274,10 +309,12 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.out > 0)
+        return grad * (D.raw(ctx.out) > 0)
 
 
 class Clip(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, low, high):
         ctx.x, ctx.low, ctx.high = x, low, high
@@ -285,7 +322,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, low, high = ctx.x, ctx.low, ctx.high
+        x, low, high = D.raw(ctx.x), ctx.low, ctx.high
         keep = B.xp_of(x).ones(x.shape, dtype=bool) if low is None else x >= low
         if high is not None:
             keep &= x <= high
@@ -295,6 +332,8 @@ class Clip(Function):
 class Maximum(Function):
     """Element-wise max; on ties the gradient is split evenly, as in PyTorch."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -302,10 +341,12 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _split_on_ties(grad, ctx.a, ctx.b, ctx.a > ctx.b, ctx.needs_input_grad)
+        return _split_on_ties(grad, ctx.a, ctx.b, D.raw(ctx.a) > D.raw(ctx.b), ctx.needs_input_grad)
 
 
 class Minimum(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.a, ctx.b = a, b
@@ -313,11 +354,11 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _split_on_ties(grad, ctx.a, ctx.b, ctx.a < ctx.b, ctx.needs_input_grad)
+        return _split_on_ties(grad, ctx.a, ctx.b, D.raw(ctx.a) < D.raw(ctx.b), ctx.needs_input_grad)
 
 
 def _split_on_ties(grad, a, b, a_wins, needs):
-    tie = a == b
+    tie = D.raw(a) == D.raw(b)
     share = np.where(tie, 0.5, 1.0).astype(grad.dtype, copy=False)
     ga = unbroadcast(grad * share * (a_wins | tie), _shape(a)) if needs[0] else None
     gb = unbroadcast(grad * share * ~a_wins, _shape(b)) if needs[1] else None
@@ -325,6 +366,8 @@ def _split_on_ties(grad, a, b, a_wins, needs):
 
 
 class Where(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.cond, ctx.shapes = cond, (_shape(a), _shape(b))
@@ -335,12 +378,14 @@ class Where(Function):
         cond = ctx.cond
         sa, sb = ctx.shapes
         zero = grad.dtype.type(0)
-        ga = unbroadcast(np.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
-        gb = unbroadcast(np.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
+        ga = unbroadcast(D.where(cond, grad, zero), sa) if ctx.needs_input_grad[1] else None
+        gb = unbroadcast(D.where(cond, zero, grad), sb) if ctx.needs_input_grad[2] else None
         return None, ga, gb
 
 
 class Cast(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.dtype = x.dtype
@@ -348,10 +393,12 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.astype(ctx.dtype), None
+        return D.cast(grad, ctx.dtype), None
 
 
 class Move(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, device):
         ctx.device = B.device_of(x)
@@ -359,7 +406,7 @@ class Move(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return B.to_device(grad, ctx.device), None
+        return (move(grad, ctx.device) if D.is_graph(grad) else B.to_device(grad, ctx.device)), None
 
 
 class UnaryUfunc(NonDifferentiable):
@@ -800,13 +847,15 @@ class PiecewiseConstant(Function):
     """A step function f (sign, floor, ceil, trunc, round): its derivative is 0 wherever it exists,
     and PyTorch's backward returns those zeros rather than refusing."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, step):
         return step(x)
 
     @staticmethod
     def backward(ctx, grad):
-        return B.xp_of(grad).zeros_like(grad), None
+        return D.zeros_like(grad), None
 
 
 def _step(name: str, ufunc):

@@ -8,6 +8,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from ._util import NonDifferentiable
+from .shape import scatter_index
 
 __all__ = ["embedding", "one_hot"]
 
@@ -20,12 +21,15 @@ class Embedding(Function):
         ctx.shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
         return weight[indices]
 
+    differentiable_backward = True
+
     @staticmethod
     def backward(ctx, grad):
-        gw = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        B.scatter_add(gw, ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1]))
+        gw = scatter_index(grad.reshape(-1, ctx.shape[1]), ctx.shape, ctx.indices.reshape(-1))
         if ctx.padding_idx is not None:
-            gw[ctx.padding_idx] = 0
+            kept = B.xp_of(ctx.indices).ones((ctx.shape[0], 1), dtype=bool)
+            kept[ctx.padding_idx] = False
+            gw = gw * kept
         return gw, None, None
 
 

@@ -15,14 +15,18 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import DtypeError, as_tensor, unbroadcast
 from .elementwise import where
+from .shape import scatter_index
 
 __all__ = ["matmul", "mm", "bmm", "outer", "dot", "tensordot", "einsum", "linear", "diag", "tril", "triu"]
 
 
 class MatMul(Function):
     """A @ B with NumPy/PyTorch batch broadcasting; 1-d operands are promoted and squeezed."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -46,6 +50,8 @@ class MatMul(Function):
 class Linear(Function):
     """y = x Wᵀ + b for x of shape ``(*, in)``, W ``(out, in)``, b ``(out,)``: one GEMM forward, two backward."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.x, ctx.weight = x, weight
@@ -68,6 +74,8 @@ class Linear(Function):
 class TensorDot(Function):
     """Contraction of ``a`` axes with ``b`` axes; the output is a's free axes then b's."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b, axes_a, axes_b):
         ctx.a, ctx.b, ctx.axes = a, b, (axes_a, axes_b)
@@ -83,19 +91,32 @@ class TensorDot(Function):
         grad_free_b = list(range(len(free_a), grad.ndim))
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = np.tensordot(grad, b, axes=(grad_free_b, free_b))
+            ga = _contract(grad, b, grad_free_b, free_b)
             paired = [axes_a[axes_b.index(j)] for j in sorted(axes_b)]
-            ga = ga.transpose(np.argsort(free_a + paired))
+            ga = D.permute(ga, tuple(int(i) for i in np.argsort(free_a + paired)))
         if ctx.needs_input_grad[1]:
-            gb = np.tensordot(a, grad, axes=(free_a, grad_free_a))
+            gb = _contract(a, grad, free_a, grad_free_a)
             paired = [axes_b[axes_a.index(i)] for i in sorted(axes_a)]
-            gb = gb.transpose(np.argsort(paired + free_b))
+            gb = D.permute(gb, tuple(int(i) for i in np.argsort(paired + free_b)))
         return ga, gb, None, None
+
+
+def _contract(a, b, axes_a, axes_b):
+    """``np.tensordot`` of raw arrays, or the differentiable :func:`tensordot` when a Tensor is involved."""
+    if D.is_graph(a, b):
+        return tensordot(a, b, (axes_a, axes_b))
+    return np.tensordot(a, b, axes=(axes_a, axes_b))
+
+
+def _einsum(spec: str, *operands):
+    return einsum(spec, *operands) if D.is_graph(*operands) else np.einsum(spec, *operands)
 
 
 class Einsum(Function):
     """``einsum`` over explicit subscripts; the gradient of operand i is the einsum of
     the output gradient with every other operand, written to operand i's subscripts."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, *arrays, inputs, output):
@@ -114,7 +135,7 @@ class Einsum(Function):
             available = set(output).union(*others)
             target = "".join(dict.fromkeys(c for c in subs if c in available))
             spec = ",".join([output] + others) + "->" + target
-            g = np.einsum(spec, grad, *[a for j, a in enumerate(arrays) if j != i])
+            g = _einsum(spec, grad, *[a for j, a in enumerate(arrays) if j != i])
             grads.append(_expand_to(g, target, subs, arr.shape))
         return tuple(grads)
 
@@ -125,16 +146,26 @@ def _expand_to(g, target: str, subs: str, shape: tuple):
     (diagonals such as 'ii') put the gradient on the diagonal."""
     unique = "".join(dict.fromkeys(subs))
     sizes = dict(zip(subs, shape))
-    g = np.einsum(f"{target}->{''.join(c for c in unique if c in target)}", g)
-    for pos, c in enumerate(unique):
-        if c not in target:
-            g = np.expand_dims(g, pos)
-    g = np.broadcast_to(g, tuple(sizes[c] for c in unique))
+    g = _einsum(f"{target}->{''.join(c for c in unique if c in target)}", g)
+    g = D.expand_dims(g, [pos for pos, c in enumerate(unique) if c not in target])
+    g = D.broadcast_to(g, tuple(sizes[c] for c in unique))
     if unique == subs:
         return g
-    out = B.xp_of(g).zeros(shape, dtype=g.dtype)
-    np.einsum(f"{subs}->{unique}", out)[...] = g
-    return out
+    # a repeated letter (a diagonal, 'ii'): spread g over fresh letters, times δ masks
+    spare = iter(c for c in string.ascii_letters if c not in subs)
+    seen, renamed = set(), ""
+    for c in subs:
+        renamed += c if c not in seen else next(spare)
+        seen.add(c)
+    xp = B.xp_of(D.raw(g))
+    mask = xp.ones(shape, dtype=g.dtype)
+    for pos, c in enumerate(subs):
+        first = subs.index(c)
+        if first != pos:
+            axes = [1] * len(shape)
+            axes[first], axes[pos] = shape[first], shape[pos]
+            mask = mask * xp.eye(shape[first], dtype=g.dtype).reshape(axes)
+    return _einsum(f"{unique},{renamed}->{renamed}", g, mask)
 
 
 def _parse_einsum(spec: str, shapes: list) -> tuple:
@@ -230,6 +261,8 @@ class Diag(Function):
     """A vector placed on the k-th diagonal of a square matrix, or the k-th diagonal of a matrix;
     the backward is the other of the two."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, k):
         ctx.shape, ctx.k = x.shape, k
@@ -237,12 +270,10 @@ class Diag(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if len(ctx.shape) == 1:
-            return grad.diagonal(ctx.k), None
-        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        steps = B.xp_of(grad).arange(grad.shape[0])
-        out[steps + max(-ctx.k, 0), steps + max(ctx.k, 0)] = grad
-        return out, None
+        k, vector = ctx.k, len(ctx.shape) == 1
+        steps = B.xp_of(D.raw(grad)).arange(ctx.shape[0] if vector else grad.shape[0])
+        diagonal = (steps + max(-k, 0), steps + max(k, 0))
+        return (grad[diagonal] if vector else scatter_index(grad, ctx.shape, diagonal)), None
 
 
 def diag(x: Tensor, diagonal: int = 0) -> Tensor:

@@ -13,6 +13,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import as_tensor
 from .activation import log_softmax, log_softmax_array
 from . import elementwise as E
@@ -104,7 +105,7 @@ def _pick_weights(target, weight, ignore_index: int, n_classes: int, dtype, name
 
 def _per_sample_grad(grad, scale):
     g = grad * scale
-    return np.expand_dims(g, 1) if g.ndim else g
+    return D.expand_dims(g, (1,)) if g.ndim else g
 
 
 # ----- regression losses -----------------------------------------------------------------------
@@ -165,6 +166,8 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
 class BinaryCrossEntropy(Function):
     """l = -w (y log p + (1 - y) log(1 - p)), logs clamped at -100 as PyTorch; dl/dp = w (p - y) / (p(1 - p))."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, p, t, w, reduction):
         log_p = np.maximum(np.log(p), -100)
@@ -173,20 +176,24 @@ class BinaryCrossEntropy(Function):
         if w is not None:
             per = per * w
         out, ctx.scale = _reduce_array(per, reduction)
-        ctx.p, ctx.t, ctx.w, ctx.logs = p, t, w, (log_p, log_q)
+        ctx.p, ctx.t, ctx.w = p, t, w
         return out
 
     @staticmethod
     def backward(ctx, grad):
         p, t = ctx.p, ctx.t
         g = grad * ctx.scale if ctx.w is None else grad * ctx.scale * ctx.w
-        gp = g * (p - t) / np.maximum((1 - p) * p, 1e-12) if ctx.needs_input_grad[0] else None
-        gt = g * (ctx.logs[1] - ctx.logs[0]) if ctx.needs_input_grad[1] else None
+        gp = g * (p - t) / D.maximum((1 - p) * p, 1e-12) if ctx.needs_input_grad[0] else None
+        gt = None
+        if ctx.needs_input_grad[1]:
+            gt = g * (D.maximum(D.log1p(-p), -100) - D.maximum(D.log(p), -100))
         return gp, gt, None, None
 
 
 class BinaryCrossEntropyWithLogits(Function):
     """l = w [(1 - y) x + (1 + (pw - 1) y) softplus(-x)]; dl/dx = w [(1 - y) - (1 + (pw - 1) y) σ(-x)]."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, t, w, pos_weight, reduction):
@@ -196,17 +203,18 @@ class BinaryCrossEntropyWithLogits(Function):
         if w is not None:
             per = per * w
         out, ctx.scale = _reduce_array(per, reduction)
-        ctx.x, ctx.t, ctx.w, ctx.pw, ctx.lw, ctx.sp = x, t, w, pos_weight, lw, sp
+        ctx.x, ctx.t, ctx.w, ctx.pw = x, t, w, pos_weight
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, t = ctx.x, ctx.t
+        x, t, pw = ctx.x, ctx.t, ctx.pw
         g = grad * ctx.scale if ctx.w is None else grad * ctx.scale * ctx.w
-        gx = g * ((1 - t) - ctx.lw * E.stable_sigmoid(-x)) if ctx.needs_input_grad[0] else None
+        lw = 1 if pw is None else 1 + (pw - 1) * t
+        gx = g * ((1 - t) - lw * D.sigmoid(-x)) if ctx.needs_input_grad[0] else None
         gt = None
         if ctx.needs_input_grad[1]:
-            gt = g * (-x if ctx.pw is None else -x + (ctx.pw - 1) * ctx.sp)
+            gt = g * (-x if pw is None else -x + (pw - 1) * E.stable_softplus(-x))
         return gx, gt, None, None, None
 
 
@@ -343,8 +351,41 @@ class CrossEntropyIndices(Function):
         return (gz / ctx.t if ctx.t != 1 else gz), None, None, None, None, None, None
 
 
+def _graph_log_probs(x, weight, t):
+    """(log softmax(x / T) over dim 1, class weights as a column or 1) with differentiable ops."""
+    logp = log_softmax(as_tensor(x) * (1 / t), dim=1)
+    return logp, 1 if weight is None else _class_weight_column(weight, logp)
+
+
+def _probabilities_composite(x, target, weight, reduction, eps, t):
+    """:class:`CrossEntropyProbabilities` with differentiable ops (its composite): -Σ_c q_c w_c log p_c."""
+    logp, wc = _graph_log_probs(x, weight, t)
+    q = target * (1 - eps) + eps / logp.shape[1]
+    return _reduce(-(q * wc * logp).sum(axis=1), reduction)
+
+
+def _indices_composite(x, target, weight, ignore_index, reduction, eps, t):
+    """:class:`CrossEntropyIndices` as log-softmax then NLL (its composite): per sample
+    l = (1 - ε) nll(log p) - ε/C Σ_c w_c log p_c, ignored targets excepted."""
+    logp, wc = _graph_log_probs(x, weight, t)
+    n_classes = logp.shape[1]
+    _, wy = _pick_weights(target, weight, ignore_index, n_classes, logp.dtype, "cross_entropy")
+    per = NllLoss.apply(logp, target, weight, ignore_index, "none") * (1 - eps)
+    if eps:
+        per = per - (logp * wc).sum(axis=1) * ((eps / n_classes) * (target != ignore_index))
+    if reduction == "mean":
+        return per.sum() * (1 / wy.sum())
+    return per.sum() if reduction == "sum" else per
+
+
+CrossEntropyProbabilities.composite = staticmethod(_probabilities_composite)
+CrossEntropyIndices.composite = staticmethod(_indices_composite)
+
+
 class NllLoss(Function):
     """l_i = -w_{y_i} x_{i, y_i} for log-probabilities x; 'mean' divides by Σ_i w_{y_i}."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
@@ -356,10 +397,8 @@ class NllLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        gx = B.xp_of(ctx.wy).zeros(ctx.shape, dtype=ctx.wy.dtype)
         picked = -_per_sample_grad(grad * ctx.wy, ctx.scale)
-        np.put_along_axis(gx, ctx.index, np.broadcast_to(picked, ctx.index.shape), axis=1)
-        return gx, None, None, None, None
+        return R.scatter_along(D.broadcast_to(picked, ctx.index.shape), ctx.shape, ctx.index, 1), None, None, None, None
 
 
 def _unbatched(x: Tensor, target: Tensor, name: str):
@@ -437,6 +476,8 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
 class KlDiv(Function):
     """l = y (log y - x) (0 where y = 0), or e^y (y - x) with ``log_target``; x holds log-probabilities."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, y, reduction, log_target):
         if log_target:
@@ -447,22 +488,24 @@ class KlDiv(Function):
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_y = np.where(y > 0, np.log(np.where(y > 0, y, 1)), 0)
             per = y * log_y - y * x
-            ctx.log_y = log_y
         count = x.shape[0] if reduction == "batchmean" and x.ndim else None
         out, ctx.scale = _reduce_array(per, "mean" if reduction == "batchmean" else reduction, count)
-        ctx.x, ctx.y, ctx.p, ctx.log_target = x, y, p, log_target
+        ctx.x, ctx.y, ctx.log_target = x, y, log_target
         return out
 
     @staticmethod
     def backward(ctx, grad):
+        x, y = ctx.x, ctx.y
         g = grad * ctx.scale
-        gx = -g * ctx.p if ctx.needs_input_grad[0] else None
+        p = D.exp(y) if ctx.log_target else y
+        gx = -g * p if ctx.needs_input_grad[0] else None
         gy = None
         if ctx.needs_input_grad[1]:
             if ctx.log_target:
-                gy = g * ctx.p * (ctx.y - ctx.x + 1)
+                gy = g * p * (y - x + 1)
             else:
-                gy = g * np.where(ctx.y > 0, ctx.log_y + 1 - ctx.x, 0)
+                positive = D.raw(y) > 0
+                gy = g * D.where(positive, D.log(D.where(positive, y, 1)) + 1 - x, 0)
         return gx, gy, None, None
 
 
@@ -488,6 +531,8 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
 class TakeAlong(Function):
     """x[i, y_i, ...]: picks one entry along dim 1; the gradient goes back to it."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
@@ -495,9 +540,7 @@ class TakeAlong(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        gx = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(gx, ctx.index, np.expand_dims(grad, 1), axis=1)
-        return gx, None
+        return R.scatter_along(D.expand_dims(grad, (1,)), ctx.shape, ctx.index, 1), None
 
 
 def focal_loss(input: Tensor, target, gamma: float = 2.0, alpha=None, reduction: str = "mean") -> Tensor:

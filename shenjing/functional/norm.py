@@ -77,6 +77,24 @@ class Normalize(Function):
         return gx, gw, gb, None, None, None, None, None, None, None
 
 
+def _normalize_composite(x, weight, bias, mean, var, eps, axes, param_shape, batch_stats, centered=None):
+    """:class:`Normalize` written with differentiable ops (its ``composite``): the batch statistics
+    are recomputed from ``x`` so that second derivatives flow through μ and σ² too."""
+    if batch_stats:
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+    else:
+        centered = x - mean
+    out = centered * (var + eps) ** -0.5
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    return out if bias is None else out + bias.reshape(param_shape)
+
+
+Normalize.composite = staticmethod(_normalize_composite)
+
+
 def _param_axes(ndim: int, param_shape) -> tuple:
     """The axes a parameter of ``param_shape`` (right-aligned) is broadcast along."""
     padded = (1,) * (ndim - len(param_shape)) + tuple(param_shape)

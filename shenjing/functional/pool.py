@@ -21,7 +21,7 @@ from .elementwise import where
 from .linalg import matmul
 from .reduction import Gather, MaxAlong, SortIndices, amax, mean
 from .reduction import max as reduce_max
-from .shape import broadcast_to
+from .shape import broadcast_to, pad, stack
 
 __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d", "global_max_pool",
@@ -169,6 +169,27 @@ class AvgPool2dFunction(Function):
         for view in _taps(dxp, geom):
             view += scaled
         return _unpad(dxp, ctx.x_shape, geom), None, None
+
+
+def _stacked_taps(x, geom: PoolGeometry, value):
+    """(kh·kw, N, C, Ho, Wo): every kernel tap of x padded with ``value``, built with differentiable ops."""
+    (pt, pl), (h, w) = geom.pads, x.shape[2:]
+    shape = _padded_shape(x.shape, geom)
+    return stack(list(_taps(pad(x, (pl, shape[3] - pl - w, pt, shape[2] - pt - h), value=value), geom)))
+
+
+def _max_pool_composite(x, geom):
+    """:class:`MaxPool2dFunction` with differentiable ops: the first maximum over the stacked taps."""
+    return reduce_max(_stacked_taps(x, geom, -np.inf), dim=0).values
+
+
+def _avg_pool_composite(x, geom, divisor):
+    """:class:`AvgPool2dFunction` with differentiable ops: the sum over the stacked taps / divisor."""
+    return _stacked_taps(x, geom, 0.0).sum(axis=0) * (1 / divisor)
+
+
+MaxPool2dFunction.composite = staticmethod(_max_pool_composite)
+AvgPool2dFunction.composite = staticmethod(_avg_pool_composite)
 
 
 def _avg_divisor(x: Tensor, geom: PoolGeometry, count_include_pad: bool, divisor_override):

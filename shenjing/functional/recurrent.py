@@ -483,6 +483,47 @@ class RecurrentLayer(Function):
         super().release()
 
 
+def _recurrent_composite(x, h0, c0, *weights, mode: str, num_directions: int):
+    """:class:`RecurrentLayer` written with differentiable ops (its composite): the module docstring's
+    formulas step by step, so that back-propagation through time can itself be differentiated."""
+    from . import elementwise as E
+    from .linalg import linear
+    from .shape import concatenate
+
+    x = x if isinstance(x, Tensor) else Tensor._wrap(x)
+    T, N = x.shape[:2]
+    H = weights[1].shape[1]
+    lstm = mode == "lstm"
+    zeros = Tensor._wrap(B.xp_of(x.data).zeros((N, H), dtype=x.dtype))
+    outputs, cells = [], []
+    for d in range(num_directions):
+        w_ih, w_hh, b_ih, b_hh = weights[4 * d: 4 * d + 4]
+        h = zeros if h0 is None else h0[d]
+        c = zeros if c0 is None else c0[d]
+        hs = [None] * T
+        for t in (reversed(range(T)) if d == 1 else range(T)):
+            gi, gh = linear(x[t], w_ih, b_ih), linear(h, w_hh, b_hh)
+            if lstm:
+                i, f, g, o = (gi[:, k * H:(k + 1) * H] + gh[:, k * H:(k + 1) * H] for k in range(4))
+                c = E.sigmoid(f) * c + E.sigmoid(i) * E.tanh(g)
+                h = E.sigmoid(o) * E.tanh(c)
+            elif mode == "gru":
+                r = E.sigmoid(gi[:, :H] + gh[:, :H])
+                z = E.sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
+                n = E.tanh(gi[:, 2 * H:] + r * gh[:, 2 * H:])
+                h = (1 - z) * n + z * h
+            else:
+                h = (E.tanh if mode == "rnn_tanh" else E.relu)(gi + gh)
+            hs[t] = h
+        outputs.append(stack(hs))
+        cells.append(c)
+    Y = concatenate(outputs, 2)
+    return concatenate([Y, reshape(concatenate(cells, 1), (1, N, num_directions * H))]) if lstm else Y
+
+
+RecurrentLayer.composite = staticmethod(_recurrent_composite)
+
+
 # ----- public API ---------------------------------------------------------------------------------
 
 def _check_mode(mode: str) -> int:

@@ -15,8 +15,9 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import NonDifferentiable, normalize_axes, resolve_dim, resolve_keepdim
-from .shape import getitem, squeeze
+from .shape import concatenate, getitem, scatter_index, squeeze
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "prod", "logsumexp", "argmax", "argmin",
@@ -33,7 +34,7 @@ def _restore(grad, shape, axes, keepdims):
     if axes is None:
         return grad.reshape((1,) * len(shape))
     if not keepdims:
-        grad = np.expand_dims(grad, axes)
+        grad = D.expand_dims(grad, axes)
     return grad
 
 
@@ -51,6 +52,8 @@ def _count(shape, axes) -> int:
 
 
 class Sum(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
@@ -58,10 +61,12 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.broadcast_to(_restore(grad, ctx.shape, ctx.axes, ctx.keepdims), ctx.shape), None, None
+        return D.broadcast_to(_restore(grad, ctx.shape, ctx.axes, ctx.keepdims), ctx.shape), None, None
 
 
 class Mean(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
@@ -70,23 +75,27 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, grad):
         grad = _restore(grad, ctx.shape, ctx.axes, ctx.keepdims) / _count(ctx.shape, ctx.axes)
-        return np.broadcast_to(grad, ctx.shape), None, None
+        return D.broadcast_to(grad, ctx.shape), None, None
 
 
 class Var(Function):
     """var = Σ(x - x̄)² / (N - correction); d/dx = 2(x - x̄) / (N - correction)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdims, correction):
-        ctx.centered = x - x.mean(axis=axes, keepdims=True)
-        ctx.axes, ctx.keepdims = axes, keepdims
+        ctx.x, ctx.axes, ctx.keepdims = x, axes, keepdims
         ctx.denom = _count(x.shape, axes) - correction
-        return (ctx.centered**2).sum(axis=axes, keepdims=keepdims) / ctx.denom
+        centered = x - x.mean(axis=axes, keepdims=True)
+        return (centered**2).sum(axis=axes, keepdims=keepdims) / ctx.denom
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _restore(grad, ctx.centered.shape, ctx.axes, ctx.keepdims)
-        return grad * (2 / ctx.denom) * ctx.centered, None, None, None
+        x = ctx.x
+        centered = x - x.mean(axis=ctx.axes, keepdims=True)
+        grad = _restore(grad, x.shape, ctx.axes, ctx.keepdims)
+        return grad * (2 / ctx.denom) * centered, None, None, None
 
 
 class Std(Var):
@@ -97,10 +106,13 @@ class Std(Var):
         ctx.out = np.sqrt(Var.forward(ctx, x, axes, keepdims, correction))
         return ctx.out
 
+    differentiable_backward = True
+
     @staticmethod
     def backward(ctx, grad):
         out = ctx.out
-        return Var.backward(ctx, np.where(out == 0, 0, grad / (2 * np.where(out == 0, 1, out))).astype(grad.dtype))
+        zero = D.raw(out) == 0
+        return Var.backward(ctx, D.where(zero, 0, grad / (2 * D.where(zero, 1, out))))
 
 
 class Norm(Function):
@@ -142,6 +154,18 @@ def _power_grad(ratio, p: float):
         return np.where(ratio == 0, 0, np.sign(ratio) * np.abs(ratio) ** (p - 1))
 
 
+def _norm_composite(x, p, axes, keepdims):
+    """:class:`Norm` with differentiable ops (its composite)."""
+    if p == np.inf:
+        return D.absolute(x).amax(axes, keepdims)
+    if p == 2:
+        return D.sqrt((x * x).sum(axis=axes, keepdims=keepdims))
+    return (D.absolute(x) ** p).sum(axis=axes, keepdims=keepdims) ** (1 / p)
+
+
+Norm.composite = staticmethod(_norm_composite)
+
+
 class Prod(Function):
     """Product over axes; the gradient of each factor is the product of the others
     (computed with exclusive cumulative products, so zeros are handled exactly)."""
@@ -166,25 +190,44 @@ class Prod(Function):
         return _restore(grad, x.shape, axes, ctx.keepdims) * others, None, None
 
 
+def _prod_composite(x, axes, keepdims):
+    """:class:`Prod` with differentiable ops (its composite): the factors multiplied one by one."""
+    reduced = tuple(range(x.ndim)) if axes is None else axes
+    kept = tuple(a for a in range(x.ndim) if a not in reduced)
+    flat = x.permute(kept + reduced).reshape(tuple(x.shape[a] for a in kept) + (-1,))
+    out = flat[..., 0]
+    for k in range(1, flat.shape[-1]):
+        out = out * flat[..., k]
+    return _restore(out, x.shape, axes, False) if keepdims else out
+
+
+Prod.composite = staticmethod(_prod_composite)
+
+
 class Logsumexp(Function):
     """log Σ exp(x), computed as m + log Σ exp(x - m) with m = max x; gradient softmax(x)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         m = x.max(axis=axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        out = _drop(np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m, axes, keepdims)
         ctx.x, ctx.out, ctx.axes, ctx.keepdims = x, out, axes, keepdims
-        return _drop(out, axes, keepdims)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        grad = _restore(grad, ctx.x.shape, ctx.axes, ctx.keepdims)
-        return grad * np.exp(ctx.x - ctx.out), None, None
+        x, axes, keepdims = ctx.x, ctx.axes, ctx.keepdims
+        out = _restore(ctx.out, x.shape, axes, keepdims)
+        return _restore(grad, x.shape, axes, keepdims) * D.exp(x - out), None, None
 
 
 class Amax(Function):
     """Max (or min) over axes; tied maxima share the gradient evenly (PyTorch's amax rule)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, axes, keepdims, largest):
@@ -194,13 +237,15 @@ class Amax(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        hit = ctx.x == ctx.out
+        hit = D.raw(ctx.x) == ctx.out
         share = hit / hit.sum(axis=ctx.axes, keepdims=True)
         return _restore(grad, ctx.x.shape, ctx.axes, ctx.keepdims) * share.astype(grad.dtype), None, None, None
 
 
 class MaxAlong(Function):
     """Values at given indices along one axis (``max(dim)``): the gradient goes to those indices."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, indices, axis, keepdims):
@@ -211,14 +256,14 @@ class MaxAlong(Function):
     @staticmethod
     def backward(ctx, grad):
         if not ctx.keepdims:
-            grad = np.expand_dims(grad, ctx.axis)
-        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(out, ctx.indices, grad, axis=ctx.axis)
-        return out, None, None, None
+            grad = D.expand_dims(grad, (ctx.axis,))
+        return scatter_along(grad, ctx.shape, ctx.indices, ctx.axis), None, None, None
 
 
 class Cumsum(Function):
     """Running sum along an axis; the gradient is the reversed running sum of the output gradient."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -227,12 +272,29 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _reverse_cumsum(grad, ctx.axis), None
+        return reverse_cumsum(grad, ctx.axis), None
+
+
+class ReverseCumsum(Function):
+    """Σ_{j >= i} x_j along an axis: the adjoint of :class:`Cumsum`."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        return _reverse_cumsum(x, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return D.dual(np.cumsum, Cumsum)(grad, ctx.axis), None
 
 
 class Gather(Function):
     """out[..., i, ...] = x[..., index[..., i, ...], ...] along one axis (``torch.gather``); the
     gradient is scattered back, repeated indices accumulating."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, index, axis):
@@ -241,9 +303,29 @@ class Gather(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        B.scatter_add(out, _positions(ctx.index, ctx.axis), grad)
-        return out, None, None
+        return scatter_along(grad, ctx.shape, ctx.index, ctx.axis), None, None
+
+
+def _scatter_along(values, shape: tuple, index, axis: int):
+    """zeros(shape) with ``values`` added at ``index`` along ``axis``, repeats accumulating."""
+    out = B.xp_of(values).zeros(shape, dtype=values.dtype)
+    B.scatter_add(out, _positions(index, axis), values)
+    return out
+
+
+class ScatterAlong(Function):
+    """The adjoint of :class:`Gather`: its backward gathers again."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, values, shape, index, axis):
+        ctx.index, ctx.axis = index, axis
+        return _scatter_along(values, shape, index, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return D.dual(np.take_along_axis, Gather)(grad, ctx.index, ctx.axis), None, None, None
 
 
 class ArgExtreme(NonDifferentiable):
@@ -288,11 +370,13 @@ class Scatter(Function):
         out[ctx.positions] = src[tuple(slice(n) for n in index.shape)] if hasattr(src, "shape") else src
         return out
 
+    differentiable_backward = True
+
     @staticmethod
     def backward(ctx, grad):
-        gx = grad.copy()
-        gx[ctx.positions] = 0
-        return gx, _source_grad(ctx, grad), None, None
+        kept = B.xp_of(D.raw(grad)).ones(grad.shape, dtype=bool)
+        kept[ctx.positions] = False
+        return grad * kept, _source_grad(ctx, grad), None, None
 
 
 class ScatterAdd(Function):
@@ -306,6 +390,8 @@ class ScatterAdd(Function):
         B.scatter_add(out, ctx.positions, src[tuple(slice(n) for n in index.shape)])
         return out
 
+    differentiable_backward = True
+
     @staticmethod
     def backward(ctx, grad):
         return grad, _source_grad(ctx, grad), None, None
@@ -316,9 +402,7 @@ def _source_grad(ctx, grad):
     if not ctx.needs_input_grad[1]:
         return None
     written = grad[ctx.positions]
-    out = B.xp_of(grad).zeros(ctx.src_shape, dtype=grad.dtype)
-    out[tuple(slice(n) for n in written.shape)] = written
-    return out
+    return scatter_index(written, ctx.src_shape, tuple(slice(n) for n in written.shape))
 
 
 class Cumprod(Function):
@@ -346,9 +430,25 @@ class Cumprod(Function):
         return out, None
 
 
+def _cumprod_composite(x, axis):
+    """:class:`Cumprod` with differentiable ops (its composite): running products, one factor at a time."""
+    lead = (slice(None),) * axis
+    running = [x[lead + (slice(0, 1),)]]
+    for k in range(1, x.shape[axis]):
+        running.append(running[-1] * x[lead + (slice(k, k + 1),)])
+    return concatenate(running, axis)
+
+
+Cumprod.composite = staticmethod(_cumprod_composite)
+
+
 def _reverse_cumsum(a, axis: int):
     """s_i = Σ_{j>=i} a_j along ``axis``."""
     return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+reverse_cumsum = D.dual(_reverse_cumsum, ReverseCumsum)
+scatter_along = D.dual(_scatter_along, ScatterAlong)
 
 
 def _axes_of(x: Tensor, dim, axis):

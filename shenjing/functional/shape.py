@@ -11,6 +11,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
 from .conv import is_channels_last
 from .elementwise import promote, where
@@ -24,6 +25,8 @@ __all__ = [
 
 
 class Reshape(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -53,6 +56,8 @@ class Unsqueeze(Reshape):
 
 
 class Permute(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -60,10 +65,12 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(np.argsort(ctx.axes)), None
+        return D.permute(grad, tuple(int(a) for a in np.argsort(ctx.axes))), None
 
 
 class BroadcastTo(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -75,6 +82,8 @@ class BroadcastTo(Function):
 
 
 class Concatenate(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -83,10 +92,14 @@ class Concatenate(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
+        lead = (slice(None),) * ctx.axis
+        edges = [0, *ctx.bounds, grad.shape[ctx.axis]]
+        return tuple(grad[lead + (slice(lo, hi),)] for lo, hi in zip(edges, edges[1:]))
 
 
 class Stack(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, *arrays, axis):
         ctx.axis = axis
@@ -94,10 +107,13 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return tuple(np.moveaxis(grad, ctx.axis, 0))
+        lead = (slice(None),) * ctx.axis
+        return tuple(grad[lead + (i,)] for i in range(grad.shape[ctx.axis]))
 
 
 class Pad(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, widths, mode, value):
         ctx.shape, ctx.widths, ctx.mode = x.shape, widths, mode
@@ -118,11 +134,9 @@ class Pad(Function):
             return grad[index], None, None, None
         for axis in reversed(range(grad.ndim)):
             src = ctx.sources[axis]
-            if src is not None:
-                moved = np.moveaxis(grad, axis, 0)
-                out = B.xp_of(grad).zeros((ctx.shape[axis],) + moved.shape[1:], dtype=grad.dtype)
-                B.scatter_add(out, src, moved)
-                grad = np.moveaxis(out, 0, axis)
+            if src is not None:  # every padded position adds its gradient to the position it copies
+                shape = grad.shape[:axis] + (ctx.shape[axis],) + grad.shape[axis + 1 :]
+                grad = scatter_index(grad, shape, (slice(None),) * axis + (src,))
         return grad, None, None, None
 
 
@@ -135,6 +149,8 @@ def _pad_sources(n: int, widths, mode: str, xp):
 
 
 class Repeat(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, reps):
         ctx.shape, ctx.reps = x.shape, reps
@@ -159,6 +175,8 @@ class GetItem(Function):
     The backward scatters the gradient back; repeated integer indices accumulate.
     """
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
@@ -166,17 +184,42 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = B.xp_of(grad).zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic(ctx.index):
-            out[ctx.index] = grad
-        else:
-            B.scatter_add(out, ctx.index, grad)
-        return out, None
+        return scatter_index(grad, ctx.shape, ctx.index), None
+
+
+def _scatter_index(values, shape: tuple, index):
+    """zeros(shape) with ``values`` added at ``index`` (repeated integer indices accumulate)."""
+    out = B.xp_of(values).zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        out[index] = values
+    else:
+        B.scatter_add(out, index, values)
+    return out
+
+
+class ScatterIndex(Function):
+    """The adjoint of :class:`GetItem`: its backward indexes again."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, values, shape, index):
+        ctx.index = index
+        return _scatter_index(values, shape, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[ctx.index], None, None
+
+
+scatter_index = D.dual(_scatter_index, ScatterIndex)
 
 
 class SetItem(Function):
     """``x[index] = value`` as a new array: x's gradient is zero where it was overwritten, and
     value's gradient is the gradient of the overwritten region (summed over broadcast axes)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, x, value, index):
@@ -189,14 +232,17 @@ class SetItem(Function):
     def backward(ctx, grad):
         gx = gv = None
         if ctx.needs_input_grad[0]:
-            gx = grad.copy()
-            gx[ctx.index] = 0
+            kept = B.xp_of(D.raw(grad)).ones(grad.shape, dtype=bool)
+            kept[ctx.index] = False
+            gx = grad * kept
         if ctx.needs_input_grad[1]:
             gv = unbroadcast(grad[ctx.index], ctx.value_shape)
         return gx, gv, None
 
 
 class Clone(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()
@@ -479,6 +525,8 @@ def repeat(x: Tensor, *sizes) -> Tensor:
 class Roll(Function):
     """Elements shifted cyclically along dims (``torch.roll``); the gradient is shifted back."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shifts, axes):
         ctx.shifts, ctx.axes = shifts, axes
@@ -487,7 +535,7 @@ class Roll(Function):
     @staticmethod
     def backward(ctx, grad):
         back = -ctx.shifts if isinstance(ctx.shifts, int) else tuple(-s for s in ctx.shifts)
-        return B.xp_of(grad).roll(grad, back, ctx.axes), None, None
+        return D.dual(lambda g, s, a: B.xp_of(g).roll(g, s, a), Roll)(grad, back, ctx.axes), None, None
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:

@@ -14,6 +14,7 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
+from . import _dispatch as D
 from ._util import as_tensor
 
 __all__ = ["interpolate", "upsample"]
@@ -24,6 +25,8 @@ _SPATIAL = {"nearest": (1, 2), "nearest-exact": (1, 2), "linear": (1,), "bilinea
 class Resample(Function):
     """y = x ×_1 A_1 ×_2 A_2 ... (the matrices act on the trailing axes); dx = g ×_1 A_1ᵀ ×_2 A_2ᵀ ..."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, matrices):
         ctx.matrices = matrices
@@ -31,7 +34,7 @@ class Resample(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _along_axes(grad, [a.T for a in ctx.matrices]), None
+        return D.dual(_along_axes, Resample)(grad, [a.T for a in ctx.matrices]), None
 
 
 def _along_axes(x, matrices):

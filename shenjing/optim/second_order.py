@@ -14,7 +14,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _backend as B
-from ..tensor import no_grad
+from .. import autograd
+from ..tensor import enable_grad, no_grad, record_backward
 from .optimizer import Optimizer, add_to_params, flat_grad, flat_params, set_params
 
 __all__ = ["LBFGS", "Newton", "ConjugateGradient"]
@@ -295,14 +296,17 @@ class Newton(_ClosureOptimizer):
     From the second-order Taylor expansion L(θ + Δ) ≈ L(θ) + gᵀΔ + ½ΔᵀHΔ, the step that
     zeroes its derivative is Δ = -H⁻¹g::
 
-        H_ij ≈ (∂_i L(θ + h_j e_j) - ∂_i L(θ - h_j e_j)) / (2 h_j),   H ← (H + Hᵀ)/2 + damping·I
+        H ← (H + Hᵀ)/2 + damping·I
         H = U S Vᵀ,   H⁺ = V S⁺ Uᵀ  (singular values below rcond·max(S) dropped)
         θ ← θ - lr · H⁺ g
 
-    The Hessian is built by central differences of the back-propagated gradient
-    (``h_j = ∛ε_mach · max(1, |θ_j|)``): 2n extra closure calls, so this is for small models. On a
-    quadratic the differences are exact and one step lands on the minimum. ``damping`` > 0
-    (Levenberg-Marquardt) keeps steps short where the curvature is small or negative.
+    ``hessian='exact'`` (the default) differentiates the back-propagated gradient again: one
+    closure call, whose ``backward()`` is recorded, then one backward pass per parameter
+    (H_ij = ∂_j g_i). ``hessian='finite_difference'`` builds it from central differences of the
+    gradient, H_ij ≈ (∂_i L(θ + h_j e_j) - ∂_i L(θ - h_j e_j)) / (2 h_j) with
+    h_j = ∛ε_mach · max(1, |θ_j|): 2n extra closure calls, for models with first-order-only ops.
+    Either way this is for small models; on a quadratic one step lands on the minimum.
+    ``damping`` > 0 (Levenberg-Marquardt) keeps steps short where the curvature is small or negative.
 
     >>> import shenjing as sj
     >>> w = sj.tensor([1.0, -2.0], dtype=sj.float64, requires_grad=True)
@@ -318,13 +322,56 @@ class Newton(_ClosureOptimizer):
     tensor([3. , 0.5], dtype=float64)
     """
 
-    def __init__(self, params: Iterable, lr: float = 1.0, damping: float = 0.0, rcond: float = 1e-10):
-        super().__init__(params, dict(lr=lr, damping=damping, rcond=rcond))
+    def __init__(self, params: Iterable, lr: float = 1.0, damping: float = 0.0, rcond: float = 1e-10,
+                 hessian: str = "exact"):
+        super().__init__(params, dict(lr=lr, damping=damping, rcond=rcond, hessian=hessian))
 
     def _validate(self, group: dict) -> None:
         self._check_nonnegative(group, "lr", "damping", "rcond")
+        self._check(group["hessian"] in ("exact", "finite_difference"), "hessian",
+                    "'exact' or 'finite_difference'", group["hessian"])
 
     def hessian(self, closure: Callable) -> np.ndarray:
+        """The symmetrised Hessian (n, n) at the current parameters, in float64."""
+        if self.param_groups[0]["hessian"] == "exact":
+            return self._exact_loss_grad_hessian(closure)[2]
+        return self._finite_difference_hessian(closure)
+
+    def _exact_loss_grad_hessian(self, closure: Callable) -> tuple:
+        """(loss, flat gradient, H) from one closure call whose backward is recorded."""
+        if closure is None:
+            raise ValueError("Newton.step: closure is required (it must call backward())")
+        params = self._params
+        with enable_grad(), record_backward():
+            loss = closure()
+            grads = [p.grad for p in params]
+            if any(g is None for g in grads):
+                raise RuntimeError("Newton: the closure left a parameter without a gradient")
+            flat = flat_grad(params)
+            rows = [self._hessian_row(grads, j) for j in range(flat.size)]
+        for p in params:
+            p.grad = p.grad.detach()
+        hess = np.stack(rows)
+        return float(loss), flat, (hess + hess.T) / 2.0
+
+    def _hessian_row(self, grads: list, j: int) -> np.ndarray:
+        """Row j of H: the gradient of the j-th gradient entry (over all parameters, flattened)."""
+        upstream, offset = [], j
+        for g in grads:
+            unit = B.xp_of(g.data).zeros(g.shape, dtype=g.dtype)
+            if 0 <= offset < g.numel():
+                unit.reshape(-1)[offset] = 1
+            offset -= g.numel()
+            upstream.append(unit)
+        live = [(g, u) for g, u in zip(grads, upstream) if g.requires_grad]
+        row = autograd.grad([g for g, _ in live], self._params, [u for _, u in live], retain_graph=True,
+                            allow_unused=True) if live else [None] * len(self._params)
+        return np.concatenate([
+            np.zeros(p.numel()) if r is None else B.to_numpy(r.data).astype(np.float64).reshape(-1)
+            for p, r in zip(self._params, row)
+        ])
+
+    def _finite_difference_hessian(self, closure: Callable) -> np.ndarray:
         """The symmetrised central-difference Hessian (n, n) at the current parameters, in float64."""
         x0 = flat_params(self._params)
         n = x0.size
@@ -342,9 +389,14 @@ class Newton(_ClosureOptimizer):
     def step(self, closure: Callable | None = None):
         """One Newton step; returns the loss before it."""
         group = self.param_groups[0]
+        if group["hessian"] == "exact":
+            loss, grad, hess = self._exact_loss_grad_hessian(closure)
+        else:
+            with no_grad():
+                loss, grad = self._loss_and_grad(closure)
+                hess = self._finite_difference_hessian(closure)
+        hess = hess + float(group["damping"]) * np.eye(grad.size)
         with no_grad():
-            loss, grad = self._loss_and_grad(closure)
-            hess = self.hessian(closure) + float(group["damping"]) * np.eye(grad.size)
             u, s, vt = np.linalg.svd(hess)
             inverse_s = np.divide(1.0, s, out=np.zeros_like(s), where=s > float(group["rcond"]) * s[0])
             delta = vt.T @ (inverse_s * (u.T @ B.to_numpy(grad).astype(np.float64)))

@@ -7,6 +7,7 @@ draws inputs in (0.5, 2) for ops like log and sqrt; 'distinct' avoids ties for m
 import numpy as np
 
 import shenjing as sj
+import shenjing.nn.functional as F
 
 IDX = np.array([0, 2, 2, 1])  # repeated indices on purpose
 MASK = np.array([True, False, True])
@@ -240,6 +241,98 @@ CASES = [
     ("setitem_in_graph", lambda a, b: _assign(a * 1.0, b), lambda a, b: _assign(a * 1.0, b), [(3, 4), (4,)], None),
     ("iadd_in_graph", lambda a, b: _iadd(a * 2.0, b), lambda a, b: _iadd(a * 2.0, b), [(3, 4), (4,)], None),
 ]
+
+
+def _tf():
+    import torch
+
+    return torch.nn.functional
+
+
+def _torch_lstm(x, w_ih, w_hh, b_ih, b_hh):
+    """PyTorch's own LSTM layer run with the given weights (differentiable in them)."""
+    import torch
+
+    layer = torch.nn.LSTM(x.shape[-1], w_hh.shape[1], batch_first=True).to(x.dtype)
+    params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih, "bias_hh_l0": b_hh}
+    out, (h, c) = torch.func.functional_call(layer, params, (x,))
+    return out.sum(-1) + h.sum() * c.sum()
+
+
+def _lstm(x, w_ih, w_hh, b_ih, b_hh):
+    out, (h, c) = sj.nn.functional.recurrent_layers(x, None, [w_ih, w_hh, b_ih, b_hh], mode="lstm", batch_first=True)
+    return out.sum(-1) + h.sum() * c.sum()
+
+
+TARGET = np.array([0, 3, 1, 3])
+CLASS_WEIGHT = np.array([1.0, 2.0, 0.5, 1.5])
+PROBS = np.random.default_rng(5).dirichlet(np.ones(4), 4)
+TOKENS = np.array([[0, 4, 4], [2, 1, 0]])
+
+# the layers' functions (torch.nn.functional), twice differentiable like the core ops
+NN_CASES = [
+    ("linear", lambda x, w, b: F.linear(x, w, b), lambda x, w, b: _tf().linear(x, w, b), [(5, 3), (4, 3), (4,)], None),
+    ("softmax", lambda a: F.softmax(a, 1), lambda a: a.softmax(1), [(3, 4)], None),
+    ("log_softmax_temperature", lambda a: F.log_softmax(a, 0, temperature=2.0), lambda a: (a / 2).log_softmax(0),
+     [(3, 4)], None),
+    ("gelu", F.gelu, lambda a: _tf().gelu(a), [(3, 4)], None),
+    ("gelu_tanh", lambda a: F.gelu(a, approximate="tanh"), lambda a: _tf().gelu(a, approximate="tanh"), [(3, 4)], None),
+    ("elu", lambda a: F.elu(a, 0.7), lambda a: _tf().elu(a, 0.7), [(3, 4)], None),
+    ("selu", F.selu, lambda a: _tf().selu(a), [(3, 4)], None),
+    ("leaky_relu", lambda a: F.leaky_relu(a, 0.1) ** 2, lambda a: _tf().leaky_relu(a, 0.1) ** 2, [(3, 4)], None),
+    ("softplus", lambda a: F.softplus(a, beta=2.0), lambda a: _tf().softplus(a, beta=2.0), [(3, 4)], None),
+    ("silu", F.silu, lambda a: _tf().silu(a), [(3, 4)], None),
+    ("mish", F.mish, lambda a: _tf().mish(a), [(3, 4)], None),
+    ("logsigmoid", F.logsigmoid, lambda a: _tf().logsigmoid(a), [(3, 4)], None),
+    ("softsign", F.softsign, lambda a: _tf().softsign(a), [(3, 4)], None),
+    ("hardtanh", lambda a: F.hardtanh(a * 2) ** 2, lambda a: _tf().hardtanh(a * 2) ** 2, [(3, 4)], None),
+    ("hardswish", lambda a: F.hardswish(a * 3), lambda a: _tf().hardswish(a * 3), [(3, 4)], None),
+    ("prelu", lambda a, w: F.prelu(a, w) ** 2, lambda a, w: _tf().prelu(a, w) ** 2, [(2, 3, 4), (3,)], None),
+    ("conv1d_stride_pad_dilation", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=2, dilation=2) ** 2,
+     lambda x, w, b: _tf().conv1d(x, w, b, stride=2, padding=2, dilation=2) ** 2, [(2, 3, 9), (4, 3, 3), (4,)], None),
+    ("conv2d_groups", lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2) ** 2,
+     lambda x, w, b: _tf().conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2) ** 2,
+     [(2, 4, 5, 6), (6, 2, 3, 2), (6,)], None),
+    ("max_pool2d_overlap", lambda x: F.max_pool2d(x, 3, 2, padding=1, ceil_mode=True) ** 2,
+     lambda x: _tf().max_pool2d(x, 3, 2, padding=1, ceil_mode=True) ** 2, [(2, 2, 5, 6)], "distinct"),
+    ("max_pool1d", lambda x: F.max_pool1d(x, 2) ** 2, lambda x: _tf().max_pool1d(x, 2) ** 2, [(2, 3, 6)], "distinct"),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, (2, 3), padding=1, count_include_pad=False) ** 2,
+     lambda x: _tf().avg_pool2d(x, (2, 3), padding=1, count_include_pad=False) ** 2, [(2, 2, 5, 6)], None),
+    ("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (2, 3)) ** 2,
+     lambda x: _tf().adaptive_avg_pool2d(x, (2, 3)) ** 2, [(1, 2, 5, 7)], None),
+    ("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True) ** 2,
+     lambda x, w, b: _tf().batch_norm(x, None, None, w, b, training=True) ** 2, [(4, 3, 5), (3,), (3,)], None),
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (5,), w, b) ** 2,
+     lambda x, w, b: _tf().layer_norm(x, (5,), w, b) ** 2, [(4, 3, 5), (5,), (5,)], None),
+    ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b) ** 2,
+     lambda x, w, b: _tf().group_norm(x, 2, w, b) ** 2, [(3, 4, 5), (4,), (4,)], None),
+    ("instance_norm", lambda x: F.instance_norm(x) ** 2, lambda x: _tf().instance_norm(x) ** 2, [(2, 3, 5)], None),
+    ("embedding", lambda w: F.embedding(TOKENS, w) ** 2,
+     lambda w: _tf().embedding(_t(TOKENS), w) ** 2, [(5, 3)], None),
+    ("mse_loss", lambda a, b: F.mse_loss(a, b), lambda a, b: _tf().mse_loss(a, b), [(3, 4), (3, 4)], None),
+    ("smooth_l1_loss", lambda a, b: F.smooth_l1_loss(a, b, beta=0.5), lambda a, b: _tf().smooth_l1_loss(a, b, beta=0.5),
+     [(3, 4), (3, 4)], None),
+    ("cross_entropy", lambda a: F.cross_entropy(a, TARGET, CLASS_WEIGHT, label_smoothing=0.1),
+     lambda a: _tf().cross_entropy(a, _t(TARGET), _t(CLASS_WEIGHT).to(a.dtype), label_smoothing=0.1), [(4, 4)], None),
+    ("cross_entropy_probabilities", lambda a: F.cross_entropy(a, PROBS.astype(a.dtype), reduction="sum"),
+     lambda a: _tf().cross_entropy(a, _t(PROBS).to(a.dtype), reduction="sum"), [(4, 4)], None),
+    ("nll_loss", lambda a: F.nll_loss(a.log_softmax(1), TARGET, CLASS_WEIGHT),
+     lambda a: _tf().nll_loss(a.log_softmax(1), _t(TARGET), _t(CLASS_WEIGHT).to(a.dtype)), [(4, 4)], None),
+    ("binary_cross_entropy", lambda a, b: F.binary_cross_entropy(a.sigmoid(), b.sigmoid()),
+     lambda a, b: _tf().binary_cross_entropy(a.sigmoid(), b.sigmoid()), [(3, 4), (3, 4)], None),
+    ("bce_with_logits", lambda a, b: F.binary_cross_entropy_with_logits(a, b.sigmoid(), pos_weight=CLASS_WEIGHT),
+     lambda a, b: _tf().binary_cross_entropy_with_logits(a, b.sigmoid(), pos_weight=_t(CLASS_WEIGHT).to(a.dtype)),
+     [(3, 4), (3, 4)], None),
+    ("kl_div", lambda a, b: F.kl_div(a.log_softmax(1), b.softmax(1), reduction="batchmean"),
+     lambda a, b: _tf().kl_div(a.log_softmax(1), b.softmax(1), reduction="batchmean"), [(3, 4), (3, 4)], None),
+    ("attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+     lambda q, k, v: _tf().scaled_dot_product_attention(q, k, v, is_causal=True), [(2, 3, 4), (2, 3, 4), (2, 3, 5)],
+     None),
+    ("squash", lambda a: F.squash(a), lambda a: a * a.norm(dim=-1, keepdim=True) / (1 + (a * a).sum(-1, keepdim=True)),
+     [(3, 4)], None),
+    ("lstm", _lstm, _torch_lstm, [(2, 3, 2), (8, 2), (8, 2), (8,), (8,)], None),
+]
+CASES += NN_CASES
 
 
 def make_inputs(shapes, domain, dtype=np.float64, seed=0):

@@ -103,3 +103,8 @@ def allow_unbatched(batched_ndim: int):
         return wrapper
 
     return decorate
+
+
+def is_channels_last(a) -> bool:
+    """True when an (N, C, H, W) array lies in memory as (N, H, W, C) (as convolution outputs do)."""
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous

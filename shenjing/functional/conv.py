@@ -19,7 +19,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
-from ._util import allow_unbatched, as_tensor
+from ._util import allow_unbatched, as_tensor, is_channels_last
 from .linalg import linear
 
 __all__ = ["conv1d", "conv2d", "deform_conv2d"]
@@ -61,11 +61,6 @@ def conv_pads(padding, kernel: tuple, stride: tuple, dilation: tuple) -> tuple:
 def conv_out_size(size: int, kernel: int, stride: int, pads: tuple, dilation: int) -> int:
     """⌊(size + p_before + p_after - d·(k-1) - 1) / s⌋ + 1."""
     return (size + pads[0] + pads[1] - dilation * (kernel - 1) - 1) // stride + 1
-
-
-def is_channels_last(a) -> bool:
-    """True when an (N, C, H, W) array lies in memory as (N, H, W, C) (as convolution outputs do)."""
-    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def _padded(x, pads, channels_last: bool):

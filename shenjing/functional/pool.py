@@ -15,8 +15,8 @@ import numpy as np
 from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
-from ._util import allow_unbatched, as_tensor
-from .conv import bilinear_gather, int_tuple, is_channels_last, tap_slices
+from ._util import allow_unbatched, as_tensor, is_channels_last
+from .conv import bilinear_gather, int_tuple, tap_slices
 from .elementwise import where
 from .linalg import matmul
 from .reduction import Gather, MaxAlong, SortIndices, amax, mean

@@ -12,8 +12,7 @@ from .. import _backend as B
 from ..autograd import Function
 from ..tensor import Tensor
 from . import _dispatch as D
-from ._util import normalize_axes, resolve_dim, shape_arg, unbroadcast
-from .conv import is_channels_last
+from ._util import is_channels_last, normalize_axes, resolve_dim, shape_arg, unbroadcast
 from .elementwise import promote, where
 
 __all__ = [

@@ -170,8 +170,9 @@ class BinaryCrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, p, t, w, reduction):
-        log_p = np.maximum(np.log(p), -100)
-        log_q = np.maximum(np.log1p(-p), -100)
+        with np.errstate(divide="ignore"):  # log 0 = -inf is clamped to -100 next
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
         per = -(t * log_p + (1 - t) * log_q)
         if w is not None:
             per = per * w

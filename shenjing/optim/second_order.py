@@ -302,9 +302,9 @@ class Newton(_ClosureOptimizer):
 
     ``hessian='exact'`` (the default) differentiates the back-propagated gradient again: one
     closure call, whose ``backward()`` is recorded, then one backward pass per parameter
-    (H_ij = ∂_j g_i). ``hessian='finite_difference'`` builds it from central differences of the
-    gradient, H_ij ≈ (∂_i L(θ + h_j e_j) - ∂_i L(θ - h_j e_j)) / (2 h_j) with
-    h_j = ∛ε_mach · max(1, |θ_j|): 2n extra closure calls, for models with first-order-only ops.
+    (``H_ij = ∂_j g_i``). ``hessian='finite_difference'`` builds it from central differences of the
+    gradient, ``H_ij ≈ (∂_i L(θ + h_j e_j) - ∂_i L(θ - h_j e_j)) / (2 h_j)`` with
+    ``h_j = ∛ε_mach · max(1, |θ_j|)``: 2n extra closure calls, for models with first-order-only ops.
     Either way this is for small models; on a quadratic one step lands on the minimum.
     ``damping`` > 0 (Levenberg-Marquardt) keeps steps short where the curvature is small or negative.
 

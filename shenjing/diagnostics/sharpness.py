@@ -20,22 +20,46 @@ from ..tensor import Tensor
 __all__ = ["sharpness", "hvp"]
 
 
-def _gradients(loss_closure: Callable, params: list) -> list:
+def _loss(loss_closure: Callable) -> Tensor:
     loss = loss_closure()
     if not isinstance(loss, Tensor) or loss.data.size != 1:
         raise ValueError("sharpness: loss_closure must return the loss as a one-element Tensor")
-    return [g.data for g in grad(loss, params, allow_unused=True)]
+    return loss
+
+
+def _gradients(loss_closure: Callable, params: list) -> list:
+    return [None if g is None else g.data for g in grad(_loss(loss_closure), params, allow_unused=True)]
 
 
 def hvp(loss_closure: Callable, params: list, vector: list, eps: float | None = None) -> list:
     """Hessian-vector product H·v of ``loss_closure()`` at ``params`` (lists of arrays like the params).
 
-    Central difference of gradients: H v ≈ (∇L(θ + εv) − ∇L(θ − εv)) / 2ε with ‖v‖ = 1 and
-    ε = u^{1/3}·max(1, ‖θ‖) (u the unit roundoff of the params' dtype), error O(ε²); use float64
-    parameters for accurate values. This is the one place that would switch to an exact
-    double-backward product (∇(∇L·v)) once the engine differentiates its backward passes.
-    The parameters are restored exactly.
+    Exact by double back-propagation, H v = ∇_θ (∇_θ L · v) (``create_graph=True``), when every op
+    of the loss is twice differentiable. A loss with a first-order-only op (a user ``Function`` on raw
+    arrays) falls back to central differences of gradients, H v ≈ (∇L(θ + εv) − ∇L(θ − εv)) / 2ε
+    with ‖v‖ = 1 and ε = u^{1/3}·max(1, ‖θ‖) (u the unit roundoff of the params' dtype), error O(ε²).
+    ``eps`` forces the finite-difference form. The parameters are restored exactly.
     """
+    if eps is None:
+        try:
+            return _exact_hvp(loss_closure, params, vector)
+        except RuntimeError:
+            pass  # some op is first-order only
+    return _finite_difference_hvp(loss_closure, params, vector, eps)
+
+
+def _exact_hvp(loss_closure: Callable, params: list, vector: list) -> list:
+    loss = _loss(loss_closure)
+    grads = grad(loss, params, create_graph=True, allow_unused=True)
+    used = [(g, Tensor._wrap(v)) for g, v in zip(grads, vector) if g is not None]
+    directional = sum((g * v).sum() for g, v in used)
+    if not isinstance(directional, Tensor) or not directional.requires_grad:
+        return [np.zeros_like(p.data) for p in params]
+    return [np.zeros_like(p.data) if h is None else h.data
+            for p, h in zip(params, grad(directional, params, allow_unused=True))]
+
+
+def _finite_difference_hvp(loss_closure: Callable, params: list, vector: list, eps: float | None) -> list:
     saved = [p.data.copy() for p in params]
     scale = math.sqrt(sum(float((s.astype(np.float64) ** 2).sum()) for s in saved))
     if eps is None:
@@ -70,7 +94,8 @@ def sharpness(loss_closure: Callable[[], Tensor], params: Sequence[Tensor], iter
 
     v ← Hv/‖Hv‖ from a seeded random start, ``iters`` times; λ is the Rayleigh quotient vᵀHv.
     ``loss_closure()`` returns the loss (it does not call backward); ``.grad`` and the
-    parameters are left as they were. Cost: 2·iters gradient evaluations.
+    parameters are left as they were. Cost: iters double-backward passes (2·iters gradient
+    evaluations where the finite-difference fallback is used).
 
     >>> import shenjing as sj
     >>> w = sj.tensor([1.0, 1.0], dtype=sj.float64, requires_grad=True)

@@ -54,9 +54,30 @@ def test_hvp_matches_the_exact_hessian_times_a_vector(torch):
     vector = [rng.standard_normal(p.shape) for p in params]
     norm = math.sqrt(sum((v ** 2).sum() for v in vector))
     vector = [v / norm for v in vector]
-    got = np.concatenate([h.ravel() for h in hvp(closure, params, vector)])
     expected = exact_hessian(torch, model, X, y) @ np.concatenate([v.ravel() for v in vector])
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    exact = np.concatenate([h.ravel() for h in hvp(closure, params, vector)])
+    np.testing.assert_allclose(exact, expected, rtol=1e-10, atol=1e-12)  # double back-propagation
+    differences = np.concatenate([h.ravel() for h in hvp(closure, params, vector, eps=1e-5)])
+    np.testing.assert_allclose(differences, expected, rtol=1e-5, atol=1e-7)
+
+
+class _RawCube(sj.autograd.Function):
+    """x³ with a backward on raw arrays: first-order only."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        return 3 * ctx.x ** 2 * grad
+
+
+def test_a_first_order_only_op_falls_back_to_finite_differences():
+    w = sj.tensor([1.0, -2.0], dtype=sj.float64, requires_grad=True)
+    lam, _ = sharpness(lambda: _RawCube.apply(w).sum(), [w], iters=30)
+    assert lam == pytest.approx(-12.0, rel=1e-6)  # H = diag(6w) = diag(6, -12): the dominant eigenvalue
 
 
 def test_parameters_and_gradients_are_left_as_they_were():

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import RawCube
 
 import shenjing as sj
 from shenjing import nn
@@ -61,22 +62,9 @@ def test_hvp_matches_the_exact_hessian_times_a_vector(torch):
     np.testing.assert_allclose(differences, expected, rtol=1e-5, atol=1e-7)
 
 
-class _RawCube(sj.autograd.Function):
-    """x³ with a backward on raw arrays: first-order only."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.x = x
-        return x ** 3
-
-    @staticmethod
-    def backward(ctx, grad):
-        return 3 * ctx.x ** 2 * grad
-
-
 def test_a_first_order_only_op_falls_back_to_finite_differences():
     w = sj.tensor([1.0, -2.0], dtype=sj.float64, requires_grad=True)
-    lam, _ = sharpness(lambda: _RawCube.apply(w).sum(), [w], iters=30)
+    lam, _ = sharpness(lambda: RawCube.apply(w).sum(), [w], iters=30)
     assert lam == pytest.approx(-12.0, rel=1e-6)  # H = diag(6w) = diag(6, -12): the dominant eigenvalue
 
 
